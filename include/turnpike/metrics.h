@@ -1,0 +1,44 @@
+/*
+ * metrics: per-worker counters. Each worker writes only its own block
+ * (one cache line aligned, later in shared memory) and readers sum them,
+ * so the packet path needs no atomic read-modify-write.
+ */
+#ifndef TURNPIKE_METRICS_H
+#define TURNPIKE_METRICS_H
+
+#include <stdint.h>
+
+#define METRICS_FIELDS(X)                                                      \
+	X(rx_datagrams, "datagrams received on any socket")                    \
+	X(rx_bytes, "bytes received on any socket")                            \
+	X(rx_malformed, "malformed STUN or ChannelData dropped")               \
+	X(rx_unknown, "datagrams that were neither STUN nor ChannelData")      \
+	X(rx_unexpected, "well-formed messages with nothing to answer")        \
+	X(rx_stray, "datagrams on a client socket from another sender")        \
+	X(binding_requests, "Binding requests answered")                       \
+	X(binding_indications, "Binding indications received")                 \
+	X(amplification_trimmed, "responses trimmed to the request's size")    \
+	X(auth_challenges, "401 and 438 answers to unauthenticated requests")  \
+	X(auth_failures, "requests with wrong credentials")                    \
+	X(error_responses, "error responses of any code")                      \
+	X(allocations_created, "allocations created")                          \
+	X(allocations_deleted, "allocations deleted or expired")               \
+	X(allocations_live, "allocations live now")                            \
+	X(allocate_socket_errors, "allocations refused for lack of sockets")   \
+	X(peer_denied, "requests refused by the peer policy")                  \
+	X(client_packets, "packets relayed from clients to peers")             \
+	X(client_bytes, "payload bytes relayed from clients to peers")         \
+	X(peer_packets, "packets relayed from peers to clients")               \
+	X(peer_bytes, "payload bytes relayed from peers to clients")           \
+	X(drop_no_permission, "peer packets without a permission")             \
+	X(drop_no_channel, "ChannelData on a channel that is not bound")       \
+	X(drop_send_denied, "Send indications refused")                        \
+	X(tx_errors, "datagrams the kernel refused to send")
+
+struct metrics_worker {
+#define METRICS_DECLARE(name, help) uint64_t name;
+	METRICS_FIELDS(METRICS_DECLARE)
+#undef METRICS_DECLARE
+} __attribute__((aligned(64)));
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * net: socket helpers. No protocol, no event loop: descriptors and
+ * addresses only.
+ *
+ * Functions return 0 or a positive errno value; descriptors come back
+ * through out-parameters, non-blocking and close-on-exec.
+ */
+#ifndef TURNPIKE_NET_H
+#define TURNPIKE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* Room for "[v6addr%scope]:port". */
+#define NET_ADDRSTRLEN (INET6_ADDRSTRLEN + 16)
+
+/*
+ * A UDP socket bound to addr with SO_REUSEPORT (so that every worker, and
+ * every per-allocation client socket, can share the listener's port), and
+ * with the given buffer sizes (0 keeps the kernel default).
+ */
+struct net_udp_options {
+	int rcvbuf;
+	int sndbuf;
+	bool reuseport;
+	bool v6only; /* IPV6_V6ONLY on an AF_INET6 socket */
+};
+int net_udp_bind(const struct sockaddr *addr, socklen_t addr_len,
+                 const struct net_udp_options *options, int *fd_out);
+
+/*
+ * The per-allocation client socket (DESIGN.md section 2): bound to the
+ * listener's address with SO_REUSEPORT and connect()ed to the client, so
+ * that the kernel hands this client's datagrams to it.
+ */
+int net_udp_connected(const struct sockaddr *local, const struct sockaddr *peer,
+                      const struct net_udp_options *options, int *fd_out);
+
+/*
+ * A relay socket bound to addr on a random free port in [port_min,
+ * port_max]; with even_port, the port is even and port + 1 is free too
+ * (RFC 8656 §7.2 EVEN-PORT). Returns EADDRINUSE when no port was free
+ * after trying the range, EMFILE/ENFILE when out of descriptors. On
+ * success *port_out holds the port; with reserve_next, *next_fd_out holds a
+ * socket bound to port + 1 (the reservation), else it is -1.
+ */
+struct net_relay_request {
+	const struct sockaddr *addr;
+	uint16_t port_min, port_max;
+	bool even_port;
+	bool reserve_next;
+	const struct net_udp_options *options;
+};
+int net_relay_bind(const struct net_relay_request *request, uint32_t random,
+                   int *fd_out, uint16_t *port_out, int *next_fd_out);
+
+/* Binds a UDP socket to addr at exactly port (a reserved port). */
+int net_udp_bind_port(const struct sockaddr *addr, uint16_t port,
+                      const struct net_udp_options *options, int *fd_out);
+
+/* Sets or clears the don't-fragment behaviour (IP_MTU_DISCOVER). */
+int net_set_dont_fragment(int fd, int family, bool on);
+
+/* Address helpers. */
+socklen_t net_addr_len(const struct sockaddr *addr);
+uint16_t net_addr_port(const struct sockaddr *addr);
+void net_addr_set_port(struct sockaddr *addr, uint16_t port);
+/* Same family, address and port. */
+bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* Same family and address, port ignored (RFC 8656 §9: permissions). */
+bool net_addr_equal_ip(const struct sockaddr *a, const struct sockaddr *b);
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) turned into AF_INET. */
+void net_addr_unmap(struct sockaddr_storage *addr);
+/* "1.2.3.4:5" or "[::1]:5"; always NUL-terminated. */
+const char *net_addr_format(const struct sockaddr *addr, char *buf,
+                            size_t size);
+/* A hash of address and port, keyed so that a client cannot pick
+ * colliding addresses. */
+uint64_t net_addr_hash(const struct sockaddr *addr, uint64_t key);
+
+/* Raises RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
+long net_raise_nofile(void);
+
+#endif

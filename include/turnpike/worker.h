@@ -1,0 +1,38 @@
+/*
+ * worker: one process's event loop over its own listener clones and the
+ * allocations it creates (DESIGN.md section 1).
+ */
+#ifndef TURNPIKE_WORKER_H
+#define TURNPIKE_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turnpike/auth.h"
+#include "turnpike/conf.h"
+#include "turnpike/metrics.h"
+
+/* A listener socket the master bound for this worker. */
+struct worker_listener_fd {
+	int fd;
+	const struct conf_listen *listen; /* borrowed from conf */
+};
+
+struct worker_params {
+	unsigned index;          /* 0 .. workers - 1 */
+	const struct conf *conf; /* borrowed; valid for the worker's life */
+	const struct worker_listener_fd *listeners; /* borrowed */
+	size_t listener_count;
+	struct metrics_worker *metrics; /* this worker's block, borrowed */
+	/* The master's nonce key: any worker verifies any nonce. */
+	const struct auth_nonce_key *nonce_key;
+};
+
+/*
+ * Runs the worker until SIGTERM or SIGINT. Takes over the listener
+ * descriptors. Returns 0 on a clean stop, or an errno value when the loop
+ * could not be set up.
+ */
+int worker_run(const struct worker_params *params);
+
+#endif

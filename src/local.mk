@@ -1,0 +1,9 @@
+# Modules of libturnpike, one fragment each (STYLE.md: src/<module>/).
+include src/stun/local.mk
+include src/conf/local.mk
+include src/log/local.mk
+include src/net/local.mk
+include src/auth/local.mk
+include src/turn/local.mk
+include src/worker/local.mk
+include src/turnpiked/local.mk

@@ -1,0 +1,3 @@
+libturnpike_a_SOURCES += \
+	src/net/addr.c \
+	src/net/socket.c

@@ -1,0 +1,76 @@
+/*
+ * An allocation as the worker holds it: the protocol state (turn module)
+ * plus what it owns: its connected client socket, its relay socket(s),
+ * their events and its node on the expiry wheel. allocation_free()
+ * releases all of it.
+ */
+#ifndef TURNPIKE_WORKER_ALLOCATION_H
+#define TURNPIKE_WORKER_ALLOCATION_H
+
+#include "worker_private.h"
+
+enum allocation_family {
+	ALLOCATION_IPV4 = 0,
+	ALLOCATION_IPV6 = 1,
+};
+
+struct allocation {
+	struct allocation *hash_next;
+	struct turn_wheel_node expiry; /* first member after the chain */
+	struct worker *worker;
+	struct sockaddr_storage client; /* the client's address */
+	struct worker_socket client_socket;
+	struct worker_socket relay[2]; /* by allocation_family; fd -1 if none */
+	struct sockaddr_storage relayed[2]; /* advertised relayed addresses */
+	struct auth_identity owner;
+	uint8_t allocate_tid[STUN_TID_SIZE]; /* for retransmitted Allocates */
+	uint64_t reservation_token; /* EVEN-PORT R=1: handed to the client */
+	bool has_reservation_token;
+	uint64_t created;
+	struct turn_state turn;
+};
+
+/* What allocation_create() needs, all borrowed. */
+struct allocation_params {
+	struct worker_socket *listener;
+	const struct sockaddr *client;
+	const struct turn_allocate_request *request;
+	const struct auth_identity *owner;
+	const uint8_t *tid;
+	uint32_t lifetime;
+	uint64_t now;
+};
+
+/*
+ * Opens the relay socket(s) and the connected client socket, registers
+ * their events and the allocation in the worker's table and wheel.
+ * Returns 0 and *out, or the STUN error code: 508 when no relay port or
+ * descriptor is left, 500 on other failures.
+ */
+int allocation_create(struct worker *worker,
+                      const struct allocation_params *params,
+                      struct allocation **out);
+
+/* Closes every socket, frees every event, leaves table and wheel. */
+void allocation_free(struct allocation *allocation);
+
+/* The allocation of a client 5-tuple, or NULL. */
+struct allocation *allocation_find(struct worker *worker, size_t listener_index,
+                                   const struct sockaddr *client);
+
+/* Relay socket of the family of addr, or NULL. */
+struct worker_socket *allocation_relay_for(struct allocation *allocation,
+                                           const struct sockaddr *addr);
+
+/* Reschedules the allocation's wheel node from its state. Returns false
+ * (after freeing it) when the allocation has expired. */
+bool allocation_reschedule(struct allocation *allocation, uint64_t now);
+
+/* The wheel fired: expire what is due. */
+void allocation_expire(struct turn_wheel_node *node, uint64_t now);
+
+int allocation_table_init(struct allocation_table *table);
+/* Frees every allocation left (worker shutdown). */
+void allocation_table_free(struct worker *worker);
+
+#endif

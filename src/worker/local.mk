@@ -1,0 +1,13 @@
+libturnpike_a_SOURCES += \
+	src/worker/worker.c \
+	src/worker/udp.c \
+	src/worker/dispatch.c \
+	src/worker/turn_service.c \
+	src/worker/response.c \
+	src/worker/relay.c \
+	src/worker/allocation.c \
+	src/worker/reservation.c \
+	src/worker/worker_private.h \
+	src/worker/allocation.h \
+	src/worker/response.h \
+	src/worker/relay.h

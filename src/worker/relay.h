@@ -1,0 +1,32 @@
+/*
+ * The packet path (DESIGN.md section 2, "hot path"): ChannelData and
+ * datagrams between an allocation's client socket and its relay socket,
+ * in batches, with no allocation, lock, log line or LMDB call per packet.
+ */
+#ifndef TURNPIKE_WORKER_RELAY_H
+#define TURNPIKE_WORKER_RELAY_H
+
+#include <sys/socket.h>
+
+#include "worker_private.h"
+
+/* udp.c: one recvmmsg() into the worker's buffers; returns the count
+ * (0 when nothing was read). Truncated datagrams get msg_len 0. */
+int worker_receive_batch(struct worker *worker, int fd,
+                         struct mmsghdr messages[WORKER_BATCH]);
+
+/* Drains the client socket: ChannelData to peers, STUN to the service.
+ * Returns the number of datagrams read, or -1 when a request deleted the
+ * allocation (the socket is gone: stop). */
+int relay_from_client(struct worker_socket *socket);
+
+/* Drains a relay socket: peer datagrams to the client as ChannelData or
+ * Data indications (RFC 8656 §11.6, §12.6). Returns the number read. */
+int relay_from_peer(struct worker_socket *socket);
+
+/* One ChannelData message from the allocation's client that arrived
+ * elsewhere (a stray). Returns false when it is not ChannelData. */
+bool relay_channel_data(struct allocation *allocation, const uint8_t *data,
+                        size_t length);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * Receiving datagrams: one recvmmsg() drains up to WORKER_BATCH datagrams
+ * into the worker's preallocated buffers (no allocation per packet), and
+ * each is handed to the path of the socket it came in on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "turnpike/net.h"
+#include "allocation.h"
+#include "relay.h"
+
+/* Bounds the work done per readiness event so that one busy socket cannot
+ * starve the others (libevent calls us again while data remains). */
+#define WORKER_MAX_BATCHES_PER_EVENT 8
+
+int worker_receive_batch(struct worker *worker, int fd,
+                         struct mmsghdr messages[WORKER_BATCH])
+{
+	struct iovec iov[WORKER_BATCH];
+	int i, count;
+
+	for (i = 0; i < WORKER_BATCH; i++) {
+		iov[i].iov_base = worker->buffers[i] + WORKER_HEADROOM;
+		iov[i].iov_len = WORKER_MAX_PAYLOAD;
+		memset(&messages[i].msg_hdr, 0, sizeof(messages[i].msg_hdr));
+		messages[i].msg_hdr.msg_iov = &iov[i];
+		messages[i].msg_hdr.msg_iovlen = 1;
+		messages[i].msg_hdr.msg_name = &worker->sources[i];
+		messages[i].msg_hdr.msg_namelen = sizeof(worker->sources[i]);
+	}
+	count = recvmmsg(fd, messages, WORKER_BATCH, MSG_DONTWAIT, NULL);
+	if (count <= 0)
+		return 0;
+	for (i = 0; i < count; i++) {
+		worker->metrics->rx_datagrams++;
+		worker->metrics->rx_bytes += messages[i].msg_len;
+		/* Larger than any STUN or TURN message we serve: marked
+		 * with length 0 so the paths drop it as malformed. */
+		if ((messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+			worker->metrics->rx_malformed++;
+			messages[i].msg_len = 0;
+		}
+	}
+	return count;
+}
+
+static int drain_listener(struct worker_socket *socket)
+{
+	struct worker *worker = socket->worker;
+	struct mmsghdr messages[WORKER_BATCH];
+	int i, count;
+
+	count = worker_receive_batch(worker, socket->fd, messages);
+	for (i = 0; i < count; i++) {
+		struct worker_datagram dg = {
+		    .socket = socket,
+		    .from = (const struct sockaddr *)&worker->sources[i],
+		    .data = worker->buffers[i] + WORKER_HEADROOM,
+		    .length = messages[i].msg_len,
+		};
+
+		if (dg.length > 0)
+			worker_dispatch(worker, &dg);
+	}
+	return count;
+}
+
+void worker_socket_readable(int fd, short what, void *arg)
+{
+	struct worker_socket *socket = arg;
+	int batches, count;
+
+	for (batches = 0; batches < WORKER_MAX_BATCHES_PER_EVENT; batches++) {
+		switch (socket->kind) {
+		case WORKER_SOCKET_LISTENER:
+			count = drain_listener(socket);
+			break;
+		case WORKER_SOCKET_CLIENT:
+			count = relay_from_client(socket);
+			break;
+		default:
+			count = relay_from_peer(socket);
+			break;
+		}
+		/* A client batch may have deleted the allocation (Refresh 0):
+		 * relay_from_client() says so with -1. */
+		if (count < WORKER_BATCH)
+			break;
+	}
+}
+
+void worker_reply(struct worker *worker, const struct worker_datagram *dg,
+                  const uint8_t *data, size_t length)
+{
+	ssize_t sent;
+
+	if (dg->socket->kind == WORKER_SOCKET_CLIENT)
+		sent = send(dg->socket->fd, data, length, MSG_DONTWAIT);
+	else
+		sent = sendto(dg->socket->fd, data, length, MSG_DONTWAIT,
+		              dg->from, net_addr_len(dg->from));
+	if (sent < 0)
+		worker->metrics->tx_errors++;
+}

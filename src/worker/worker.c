@@ -1,0 +1,176 @@
+/*
+ * The worker process: a libevent loop over its listener clones.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/random.h>
+
+#include <event2/event.h>
+
+#include "turnpike/log.h"
+#include "turnpike/net.h"
+#include "allocation.h"
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *worker = arg;
+
+	log_info("stopping on signal %d", (int)sig);
+	event_base_loopexit(worker->base, NULL);
+}
+
+static int add_listener(struct worker *worker, size_t i,
+                        const struct worker_listener_fd *source)
+{
+	struct worker_socket *socket = &worker->listeners[i];
+
+	socket->fd = source->fd;
+	socket->kind = WORKER_SOCKET_LISTENER;
+	socket->listener_index = i;
+	socket->worker = worker;
+	memcpy(&socket->local, &source->listen->addr, sizeof(socket->local));
+	socket->event =
+	    event_new(worker->base, socket->fd, EV_READ | EV_PERSIST,
+	              worker_socket_readable, socket);
+	if (socket->event == NULL || event_add(socket->event, NULL) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+/* Once a second: expire allocations, permissions, channels and
+ * reservations that are due (one event for all of them). */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *worker = arg;
+	struct turn_wheel_node *node;
+	uint64_t now = worker_now();
+
+	while ((node = turn_wheel_expired(worker->wheel, now)) != NULL)
+		allocation_expire(node, now);
+	worker_reservations_expire(worker, now);
+}
+
+static int add_tick(struct worker *worker)
+{
+	struct timeval second = {1, 0};
+
+	worker->tick_event =
+	    event_new(worker->base, -1, EV_PERSIST, on_tick, worker);
+	if (worker->tick_event == NULL ||
+	    event_add(worker->tick_event, &second) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+static int add_signals(struct worker *worker)
+{
+	worker->sigterm_event =
+	    evsignal_new(worker->base, SIGTERM, on_stop_signal, worker);
+	worker->sigint_event =
+	    evsignal_new(worker->base, SIGINT, on_stop_signal, worker);
+	if (worker->sigterm_event == NULL || worker->sigint_event == NULL)
+		return ENOMEM;
+	if (evsignal_add(worker->sigterm_event, NULL) != 0 ||
+	    evsignal_add(worker->sigint_event, NULL) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+static void worker_free(struct worker *worker)
+{
+	size_t i;
+
+	for (i = 0; worker->listeners != NULL && i < worker->listener_count;
+	     i++) {
+		if (worker->listeners[i].event != NULL)
+			event_free(worker->listeners[i].event);
+		if (worker->listeners[i].fd >= 0)
+			close(worker->listeners[i].fd);
+	}
+	free(worker->listeners);
+	allocation_table_free(worker);
+	free(worker->wheel);
+	for (i = 0; i < WORKER_RESERVATIONS; i++) {
+		if (worker->reservations[i].fd >= 0)
+			close(worker->reservations[i].fd);
+	}
+	if (worker->tick_event != NULL)
+		event_free(worker->tick_event);
+	if (worker->sigterm_event != NULL)
+		event_free(worker->sigterm_event);
+	if (worker->sigint_event != NULL)
+		event_free(worker->sigint_event);
+	if (worker->base != NULL)
+		event_base_free(worker->base);
+	free(worker->buffers);
+	free(worker->sources);
+}
+
+static int worker_setup(struct worker *worker,
+                        const struct worker_params *params)
+{
+	size_t i;
+	int err;
+
+	worker->index = params->index;
+	worker->conf = params->conf;
+	worker->metrics = params->metrics;
+	worker->nonce_key = *params->nonce_key;
+	for (i = 0; i < WORKER_RESERVATIONS; i++)
+		worker->reservations[i].fd = -1;
+	if (getrandom(&worker->random_state, sizeof(worker->random_state), 0) !=
+	    sizeof(worker->random_state))
+		return EIO;
+	worker->random_state |= 1; /* xorshift must not start at zero */
+	worker->allocations.hash_key = worker_random(worker);
+	turn_peer_policy_init(&worker->peer_policy, worker->conf);
+	worker->wheel = malloc(sizeof(*worker->wheel));
+	if (worker->wheel == NULL ||
+	    allocation_table_init(&worker->allocations) != 0)
+		return ENOMEM;
+	turn_wheel_init(worker->wheel, worker_now());
+	worker->base = event_base_new();
+	worker->buffers = calloc(WORKER_BATCH, sizeof(*worker->buffers));
+	worker->sources = calloc(WORKER_BATCH, sizeof(*worker->sources));
+	worker->listeners =
+	    calloc(params->listener_count, sizeof(*worker->listeners));
+	if (worker->base == NULL || worker->buffers == NULL ||
+	    worker->sources == NULL || worker->listeners == NULL)
+		return ENOMEM;
+	worker->listener_count = params->listener_count;
+	for (i = 0; i < params->listener_count; i++)
+		worker->listeners[i].fd = -1;
+	for (i = 0; i < params->listener_count; i++) {
+		err = add_listener(worker, i, &params->listeners[i]);
+		if (err != 0)
+			return err;
+	}
+	err = add_tick(worker);
+	return err != 0 ? err : add_signals(worker);
+}
+
+int worker_run(const struct worker_params *params)
+{
+	struct worker worker;
+	int err;
+
+	memset(&worker, 0, sizeof(worker));
+	err = worker_setup(&worker, params);
+	if (err != 0) {
+		log_warnx("%s: setup failed: %s", __func__, strerror(err));
+		worker_free(&worker);
+		return err;
+	}
+	log_info("worker %u serving %zu listener(s)", worker.index,
+	         worker.listener_count);
+	if (event_base_dispatch(worker.base) < 0)
+		err = EIO;
+	worker_free(&worker);
+	return err;
+}

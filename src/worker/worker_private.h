@@ -1,0 +1,158 @@
+/*
+ * The worker's own types, shared by the files of src/worker/ only.
+ */
+#ifndef TURNPIKE_WORKER_PRIVATE_H
+#define TURNPIKE_WORKER_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "turnpike/auth.h"
+#include "turnpike/conf.h"
+#include "turnpike/metrics.h"
+#include "turnpike/turn.h"
+#include "turnpike/worker.h"
+
+struct event;
+struct event_base;
+
+/* Datagrams drained per recvmmsg() call. */
+#define WORKER_BATCH 64
+/* Room before a received payload, so that a ChannelData header or a Data
+ * indication's header (20 + 24 + 4 bytes) can be written in front of it
+ * without a copy. */
+#define WORKER_HEADROOM 64
+/* One receive buffer: headroom, the datagram, and room to pad it. */
+#define WORKER_BUFFER_SIZE 4096
+#define WORKER_MAX_PAYLOAD (WORKER_BUFFER_SIZE - WORKER_HEADROOM - 4)
+/* EVEN-PORT reservations held at once, and for how long (RFC 8656 §7.2
+ * leaves it to the server; 30 s as RFC 5766 suggests). */
+#define WORKER_RESERVATIONS         64
+#define WORKER_RESERVATION_LIFETIME 30
+
+struct worker;
+struct allocation;
+
+enum worker_socket_kind {
+	WORKER_SOCKET_LISTENER,
+	WORKER_SOCKET_CLIENT, /* an allocation's connected client socket */
+	WORKER_SOCKET_RELAY,  /* an allocation's relay socket */
+};
+
+/* A socket the worker reads datagrams from. */
+struct worker_socket {
+	int fd;
+	enum worker_socket_kind kind;
+	struct event *event;
+	struct worker *worker;
+	struct allocation *allocation;  /* CLIENT and RELAY sockets */
+	struct worker_socket *listener; /* CLIENT: the listener it clones */
+	size_t listener_index;
+	struct sockaddr_storage local; /* the address clients sent to */
+};
+
+/* One received datagram, borrowed from the worker's receive batch. */
+struct worker_datagram {
+	/* The socket a reply leaves through: the listener, or the
+	 * allocation's connected client socket. */
+	struct worker_socket *socket;
+	const struct sockaddr *from;
+	uint8_t *data;
+	size_t length;
+};
+
+/* A port kept for a later Allocate with RESERVATION-TOKEN. */
+struct worker_reservation {
+	uint64_t token;
+	int fd;
+	uint16_t port;
+	uint64_t expires;
+};
+
+/* Allocations by client 5-tuple (client address and listener). */
+struct allocation_table {
+	struct allocation **buckets;
+	size_t bucket_count; /* a power of two */
+	size_t count;
+	uint64_t hash_key;
+};
+
+struct worker {
+	unsigned index;
+	const struct conf *conf;
+	struct event_base *base;
+	struct event *sigterm_event, *sigint_event, *tick_event;
+	struct worker_socket *listeners;
+	size_t listener_count;
+	struct metrics_worker *metrics;
+	struct auth_nonce_key nonce_key;
+	struct turn_peer_policy peer_policy;
+	struct allocation_table allocations;
+	struct turn_wheel *wheel;
+	struct worker_reservation reservations[WORKER_RESERVATIONS];
+	uint64_t random_state; /* xorshift64*, seeded from getrandom() */
+	/* The receive batch: allocated once, reused for every recvmmsg(). */
+	uint8_t (*buffers)[WORKER_BUFFER_SIZE];
+	struct sockaddr_storage *sources;
+};
+
+/* Seconds of CLOCK_MONOTONIC (lifetimes) and of the wall clock (nonces,
+ * REST expiry). The coarse clocks are read from the vDSO: no syscall. */
+static inline uint64_t worker_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static inline uint64_t worker_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* Not for secrets: relay port choice and hash spreading. */
+static inline uint64_t worker_random(struct worker *worker)
+{
+	uint64_t x = worker->random_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	worker->random_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* udp.c: drains a readable socket and hands each datagram on. */
+void worker_socket_readable(int fd, short what, void *arg);
+
+/* dispatch.c: a datagram on a listener (or a stray one on a client
+ * socket): STUN or ChannelData. */
+void worker_dispatch(struct worker *worker, const struct worker_datagram *dg);
+
+/* turn_service.c: a STUN message; allocation is the one the datagram's
+ * 5-tuple belongs to, or NULL. */
+void worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
+                        const struct stun_msg *msg,
+                        struct allocation *allocation);
+
+/* reply.c: sends a reply to the datagram's source from the socket it
+ * arrived on (send() on a connected socket, sendto() on a listener). */
+void worker_reply(struct worker *worker, const struct worker_datagram *dg,
+                  const uint8_t *data, size_t length);
+
+/* reservation.c */
+uint64_t worker_reservation_add(struct worker *worker, int fd, uint16_t port,
+                                uint64_t now);
+/* Takes the reserved socket out (returns -1 when unknown or expired). */
+int worker_reservation_take(struct worker *worker, uint64_t token,
+                            uint16_t *port, uint64_t now);
+void worker_reservations_expire(struct worker *worker, uint64_t now);
+
+#endif

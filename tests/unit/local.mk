@@ -1,0 +1,41 @@
+UNIT_TESTS = \
+	tests/unit/test_stun \
+	tests/unit/test_conf \
+	tests/unit/test_log \
+	tests/unit/test_auth \
+	tests/unit/test_turn \
+	tests/unit/test_net
+
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_test_stun_SOURCES = tests/unit/test_stun.c
+tests_unit_test_stun_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_stun_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_stun_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_conf_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_log_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_log_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_auth_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_auth_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_turn_SOURCES = tests/unit/test_turn.c \
+	tests/unit/test_turn_policy.c tests/unit/test_turn.h
+tests_unit_test_turn_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_turn_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_turn_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_net_SOURCES = tests/unit/test_net.c
+tests_unit_test_net_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_net_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_net_LDADD = $(UNIT_LDADD)

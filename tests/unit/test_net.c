@@ -1,0 +1,207 @@
+/*
+ * net: address helpers and the sockets an allocation is made of, on
+ * loopback.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "turnpike/net.h"
+
+static struct sockaddr_storage v4(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	cr_assert_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage v6(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	cr_assert_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+	return ss;
+}
+
+#define SA(x) ((struct sockaddr *)&(x))
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	cr_assert_eq(getsockname(fd, SA(ss), &len), 0);
+	return net_addr_port(SA(ss));
+}
+
+Test(net_addr, formats_ipv4_and_ipv6_with_port)
+{
+	struct sockaddr_storage a = v4("192.0.2.1", 3478),
+	                        b = v6("2001:db8::1", 5);
+	char buf[NET_ADDRSTRLEN];
+
+	cr_assert_str_eq(net_addr_format(SA(a), buf, sizeof(buf)),
+	                 "192.0.2.1:3478");
+	cr_assert_str_eq(net_addr_format(SA(b), buf, sizeof(buf)),
+	                 "[2001:db8::1]:5");
+}
+
+Test(net_addr, equal_compares_port_equal_ip_does_not)
+{
+	struct sockaddr_storage a = v4("10.0.0.1", 1), b = v4("10.0.0.1", 2),
+	                        c = v4("10.0.0.2", 1);
+
+	cr_assert(!net_addr_equal(SA(a), SA(b)));
+	cr_assert(net_addr_equal_ip(SA(a), SA(b)));
+	cr_assert(!net_addr_equal_ip(SA(a), SA(c)));
+}
+
+Test(net_addr, unmap_turns_ipv4_mapped_into_ipv4)
+{
+	struct sockaddr_storage a = v6("::ffff:198.51.100.7", 9),
+	                        want = v4("198.51.100.7", 9);
+
+	net_addr_unmap(&a);
+	cr_assert_eq(a.ss_family, AF_INET);
+	cr_assert(net_addr_equal(SA(a), SA(want)));
+}
+
+Test(net_addr, hash_depends_on_key_and_port)
+{
+	struct sockaddr_storage a = v4("10.0.0.1", 1), b = v4("10.0.0.1", 2);
+
+	cr_assert_neq(net_addr_hash(SA(a), 1), net_addr_hash(SA(b), 1));
+	cr_assert_neq(net_addr_hash(SA(a), 1), net_addr_hash(SA(a), 2));
+	cr_assert_eq(net_addr_hash(SA(a), 7), net_addr_hash(SA(a), 7));
+}
+
+Test(net_relay, binds_inside_the_port_range)
+{
+	struct sockaddr_storage addr = v4("127.0.0.1", 0);
+	struct net_relay_request request = {
+	    .addr = SA(addr),
+	    .port_min = 40000,
+	    .port_max = 40999,
+	};
+	uint16_t port;
+	int fd, next;
+
+	cr_assert_eq(net_relay_bind(&request, 12345, &fd, &port, &next), 0);
+	cr_assert(port >= 40000 && port <= 40999);
+	cr_assert_eq(bound_port(fd), port);
+	cr_assert_eq(next, -1);
+	close(fd);
+}
+
+Test(net_relay, even_port_with_reservation_holds_the_next_port)
+{
+	struct sockaddr_storage addr = v4("127.0.0.1", 0);
+	struct net_relay_request request = {
+	    .addr = SA(addr),
+	    .port_min = 41000,
+	    .port_max = 41999,
+	    .even_port = true,
+	    .reserve_next = true,
+	};
+	uint16_t port;
+	int fd, next, other;
+
+	cr_assert_eq(net_relay_bind(&request, 7, &fd, &port, &next), 0);
+	cr_assert_eq(port % 2, 0);
+	cr_assert_geq(next, 0);
+	cr_assert_eq(bound_port(next), port + 1);
+	/* The reserved port is really taken. */
+	cr_assert_eq(net_udp_bind_port(SA(addr), port + 1, NULL, &other),
+	             EADDRINUSE);
+	close(fd);
+	close(next);
+}
+
+Test(net_relay, full_range_gives_eaddrinuse)
+{
+	struct sockaddr_storage addr = v4("127.0.0.1", 0);
+	struct net_relay_request request = {
+	    .addr = SA(addr),
+	    .port_min = 42000,
+	    .port_max = 42001,
+	};
+	uint16_t port;
+	int fds[2], next, fd;
+
+	cr_assert_eq(net_relay_bind(&request, 0, &fds[0], &port, &next), 0);
+	cr_assert_eq(net_relay_bind(&request, 0, &fds[1], &port, &next), 0);
+	cr_assert_eq(net_relay_bind(&request, 0, &fd, &port, &next),
+	             EADDRINUSE);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* DESIGN.md section 2: a connected socket on the listener's port gets its
+ * client's datagrams; the listener keeps getting everyone else's. */
+Test(net_udp, connected_clone_takes_its_clients_datagrams)
+{
+	struct net_udp_options opts = {.reuseport = true};
+	struct sockaddr_storage any = v4("127.0.0.1", 0), listen_addr, me,
+	                        other;
+	socklen_t len = sizeof(listen_addr);
+	int listener, clone, client, stranger;
+	char buf[16];
+
+	cr_assert_eq(
+	    net_udp_bind(SA(any), sizeof(struct sockaddr_in), &opts, &listener),
+	    0);
+	cr_assert_eq(getsockname(listener, SA(listen_addr), &len), 0);
+	cr_assert_eq(
+	    net_udp_bind(SA(any), sizeof(struct sockaddr_in), NULL, &client),
+	    0);
+	cr_assert_eq(
+	    net_udp_bind(SA(any), sizeof(struct sockaddr_in), NULL, &stranger),
+	    0);
+	len = sizeof(me);
+	getsockname(client, SA(me), &len);
+	len = sizeof(other);
+	getsockname(stranger, SA(other), &len);
+	cr_assert_eq(net_udp_connected(SA(listen_addr), SA(me), &opts, &clone),
+	             0);
+	cr_assert_eq(sendto(client, "mine", 4, 0, SA(listen_addr),
+	                    sizeof(struct sockaddr_in)),
+	             4);
+	cr_assert_eq(sendto(stranger, "else", 4, 0, SA(listen_addr),
+	                    sizeof(struct sockaddr_in)),
+	             4);
+	usleep(20000);
+	cr_assert_eq(recv(clone, buf, sizeof(buf), MSG_DONTWAIT), 4);
+	cr_assert_eq(memcmp(buf, "mine", 4), 0);
+	cr_assert_eq(recv(listener, buf, sizeof(buf), MSG_DONTWAIT), 4);
+	cr_assert_eq(memcmp(buf, "else", 4), 0);
+	cr_assert_eq(recv(clone, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	close(listener);
+	close(clone);
+	close(client);
+	close(stranger);
+}
+
+Test(net_udp, dont_fragment_sets_pmtu_discovery)
+{
+	struct sockaddr_storage any = v4("127.0.0.1", 0);
+	int fd, value = -1;
+	socklen_t len = sizeof(value);
+
+	cr_assert_eq(
+	    net_udp_bind(SA(any), sizeof(struct sockaddr_in), NULL, &fd), 0);
+	cr_assert_eq(net_set_dont_fragment(fd, AF_INET, true), 0);
+	getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, &len);
+	cr_assert_eq(value, IP_PMTUDISC_DO);
+	close(fd);
+}
