@@ -118,8 +118,9 @@ int auth_check_request(const struct auth_context *ctx,
  * 8656 §5: same USERNAME/USERHASH and valid integrity with the key the
  * allocation was made with). Either USERNAME or the USERHASH of the
  * owner's name is accepted; the password algorithm must be the owner's;
- * REST credentials must not have expired since. Returns 0, or
- * 401/400/438/500 as above, with the nonce still checked.
+ * REST credentials must not have expired since. Returns 0; 441 when the
+ * request names another user; or 401/400/438/500 as above, with the
+ * nonce still checked.
  */
 int auth_check_same_user(const struct auth_context *ctx,
                          const struct stun_msg *msg,

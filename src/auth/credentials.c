@@ -396,6 +396,8 @@ int auth_check_request(const struct auth_context *ctx,
 
 /* RFC 8656 §5: the request names the owner, by USERNAME or USERHASH.
  * Returns 0, 401 or 500. */
+/* RFC 8656 §5: a request on an allocation under another USERNAME or
+ * USERHASH than the one that made it gets 441 (Wrong Credentials). */
 static int check_owner_name(const struct auth_context *ctx,
                             const struct auth_request *req,
                             const struct auth_identity *owner)
@@ -404,12 +406,12 @@ static int check_owner_name(const struct auth_context *ctx,
 		return name_matches(owner->username, req->username,
 		                    req->username_len)
 		           ? 0
-		           : 401;
+		           : 441;
 	switch (userhash_matches(ctx->conf, owner->username, req->userhash)) {
 	case 0:
 		return 0;
 	case EACCES:
-		return 401;
+		return 441;
 	default:
 		return 500;
 	}

@@ -20,7 +20,7 @@ void worker_dispatch(struct worker *worker, const struct worker_datagram *dg)
 	    allocation_find(worker, dg->socket->listener_index, dg->from);
 	err = stun_msg_decode(&msg, dg->data, dg->length);
 	if (err == 0) {
-		worker_handle_stun(worker, dg, &msg, allocation);
+		(void)worker_handle_stun(worker, dg, &msg, allocation);
 		return;
 	}
 	if (err == ENOMSG && allocation != NULL &&

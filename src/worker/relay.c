@@ -114,14 +114,14 @@ static bool serve_other(struct worker_socket *socket, struct relay_batch *batch,
 	batch_flush(worker, batch, &worker->metrics->client_packets,
 	            &worker->metrics->client_bytes);
 	if (!net_addr_equal(dg->from, (struct sockaddr *)&a->client)) {
-		/* Queued before connect(): another client's datagram. */
+		/* Queued before connect(): another client's datagram, served
+		 * as the listener would; it cannot touch this allocation. */
 		struct worker_datagram stray = *dg;
 
 		stray.socket = socket->listener;
 		worker->metrics->rx_stray++;
 		worker_dispatch(worker, &stray);
-		return allocation_find(worker, socket->listener_index,
-		                       (struct sockaddr *)&a->client) == a;
+		return true;
 	}
 	err = stun_msg_decode(&msg, dg->data, dg->length);
 	if (err != 0) {
@@ -131,9 +131,7 @@ static bool serve_other(struct worker_socket *socket, struct relay_batch *batch,
 			worker->metrics->rx_malformed++;
 		return true;
 	}
-	worker_handle_stun(worker, dg, &msg, a);
-	return allocation_find(worker, socket->listener_index,
-	                       (struct sockaddr *)&a->client) == a;
+	return worker_handle_stun(worker, dg, &msg, a);
 }
 
 int relay_from_client(struct worker_socket *socket)

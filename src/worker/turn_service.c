@@ -318,7 +318,7 @@ static void handle_send(struct request *req)
 	m->client_bytes += data_attr->length;
 }
 
-void worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
+bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
                         const struct stun_msg *msg,
                         struct allocation *allocation)
 {
@@ -337,18 +337,19 @@ void worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
 			response_error(worker, dg, msg, (uint16_t)code,
 			               req.identity.key_len > 0 ? &req.identity
 			                                        : NULL);
-		return;
+		return req.allocation == allocation;
 	}
 	if (msg->class == STUN_CLASS_INDICATION &&
 	    msg->method == STUN_METHOD_SEND) {
 		handle_send(&req);
-		return;
+		return true;
 	}
 	if (msg->class == STUN_CLASS_INDICATION &&
 	    msg->method == STUN_METHOD_BINDING) {
 		/* RFC 8489 §6.3.2: keeps NAT bindings alive; no answer. */
 		worker->metrics->binding_indications++;
-		return;
+		return true;
 	}
 	worker->metrics->rx_unexpected++;
+	return true;
 }

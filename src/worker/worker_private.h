@@ -137,8 +137,9 @@ void worker_socket_readable(int fd, short what, void *arg);
 void worker_dispatch(struct worker *worker, const struct worker_datagram *dg);
 
 /* turn_service.c: a STUN message; allocation is the one the datagram's
- * 5-tuple belongs to, or NULL. */
-void worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
+ * 5-tuple belongs to, or NULL. Returns false when it deleted that
+ * allocation (Refresh with LIFETIME 0): the caller must not touch it. */
+bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
                         const struct stun_msg *msg,
                         struct allocation *allocation);
 

@@ -3,7 +3,9 @@ INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
 	tests/integration/stun_binding.sh \
 	tests/integration/turn_uclient.sh \
-	tests/integration/turn_aioice.sh
+	tests/integration/turn_aioice.sh \
+	tests/integration/turn_errors.sh \
+	tests/integration/turn_hostile.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \

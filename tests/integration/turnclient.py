@@ -194,8 +194,239 @@ def collect(socks):
     return answered
 
 
+REQUESTED_ADDRESS_FAMILY, SOFTWARE_ATTR = 0x0017, 0x8022
+UNKNOWN_ATTRIBUTES = 0x000A
+UDP = (REQUESTED_TRANSPORT, b"\x11\0\0\0")
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(what, got, want):
+    if got != want:
+        raise Failure("%s: got %r, want %r" % (what, got, want))
+    print("ok: %s -> %r" % (what, got))
+
+
+def peer_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(1.0)
+    return s
+
+
+def check_allocate_errors(host, port, user, password):
+    c = Client(host, port, user, password)
+    code, _ = c.request(ALLOCATE, [])
+    expect("Allocate without REQUESTED-TRANSPORT", code, 400)
+    code, _ = c.request(ALLOCATE, [(REQUESTED_TRANSPORT, b"\x06\0\0\0")])
+    expect("Allocate for TCP", code, 442)
+    code, _ = c.request(ALLOCATE, [UDP, (REQUESTED_ADDRESS_FAMILY, b"\x02\0\0\0")])
+    expect("Allocate for IPv6 without an IPv6 relay", code, 440)
+    code, reply = c.request(ALLOCATE, [UDP, (0x7777, b"abcd")])
+    expect("Allocate with an unknown required attribute", code, 420)
+    expect("420 lists it", reply.get(UNKNOWN_ATTRIBUTES), b"\x77\x77")
+    wrong = Client(host, port, user, password + "x")
+    code, reply = wrong.request(ALLOCATE, [UDP])
+    expect("Allocate with a wrong password", code, 401)
+    expect("401 carries no MESSAGE-INTEGRITY", MESSAGE_INTEGRITY in reply, False)
+    # Integrity but no NONCE: 400 (RFC 8489 9.2.4).
+    msg = Message(ALLOCATE, REQUEST, [UDP, (USERNAME, user.encode()),
+                                      (REALM, c.realm)])
+    _, reply, _ = c.transact(msg, c.key)
+    expect("Allocate with integrity but no NONCE", error_code(reply), 400)
+    wrong.close()
+    c.close()
+
+
+def check_allocation_lifecycle(host, port, user, password, other_user):
+    c = Client(host, port, user, password)
+    code, reply = c.request(ALLOCATE, [UDP])
+    expect("Allocate", code, 0)
+    for name, t in (("XOR-RELAYED-ADDRESS", XOR_RELAYED_ADDRESS),
+                    ("XOR-MAPPED-ADDRESS", XOR_MAPPED_ADDRESS),
+                    ("LIFETIME", LIFETIME), ("SOFTWARE", SOFTWARE_ATTR),
+                    ("MESSAGE-INTEGRITY", MESSAGE_INTEGRITY),
+                    ("FINGERPRINT", FINGERPRINT)):
+        expect("success carries " + name, t in reply, True)
+    relayed = reply[XOR_RELAYED_ADDRESS]
+    # A retransmission (same transaction) gets the same success.
+    last = Message(ALLOCATE, REQUEST, [UDP, (USERNAME, user.encode()),
+                                       (REALM, c.realm), (NONCE, c.nonce)])
+    _, first, _ = c.transact(last, c.key)
+    expect("second Allocate on the 5-tuple", error_code(first), 437)
+    code, reply = c.request(REFRESH, [(LIFETIME, struct.pack("!I", 600))])
+    expect("Refresh", code, 0)
+    # Another user on this 5-tuple: 441.
+    other = Client(host, port, other_user[0], other_user[1], sock=c.sock)
+    code, _ = other.request(REFRESH, [])
+    expect("Refresh by another user", code, 441)
+    tid = os.urandom(12)
+    peer = peer_socket()
+    peer_port = peer.getsockname()[1]
+    code, _ = c.request(CREATE_PERMISSION,
+                        [(XOR_PEER_ADDRESS, xor_address("10.1.2.3", 9, b""))])
+    expect("CreatePermission to 10.1.2.3", code, 403)
+    code, _ = c.request(CREATE_PERMISSION,
+                        [(XOR_PEER_ADDRESS, xor_address("169.254.169.254", 80, b""))])
+    expect("CreatePermission to the metadata address", code, 403)
+    code, _ = c.request(CHANNEL_BIND, [(CHANNEL_NUMBER, b"\x3f\xff\0\0"),
+                                       (XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b""))])
+    expect("ChannelBind 0x3FFF", code, 400)
+    # Send without a permission is dropped silently.
+    c.send(Message(SEND, INDICATION, [(XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b"")),
+                                      (DATA_ATTR, b"no permission")]))
+    try:
+        peer.recv(100)
+        raise Failure("data reached a peer without a permission")
+    except socket.timeout:
+        print("ok: Send without a permission is dropped")
+    code, _ = c.request(CHANNEL_BIND, [(CHANNEL_NUMBER, b"\x40\x01\0\0"),
+                                       (XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b""))])
+    expect("ChannelBind 0x4001", code, 0)
+    c.sock.sendto(struct.pack("!HH", 0x4001, 5) + b"hello\0\0\0", c.server)
+    data, from_addr = peer.recvfrom(100)
+    expect("ChannelData reaches the peer", data, b"hello")
+    peer.sendto(b"back", from_addr)
+    got = c.sock.recv(100)
+    expect("peer data comes back as ChannelData", got[:8], struct.pack("!HH", 0x4001, 4) + b"back")
+    code, _ = c.request(CHANNEL_BIND, [(CHANNEL_NUMBER, b"\x40\x02\0\0"),
+                                       (XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b""))])
+    expect("binding the same peer to a second channel", code, 400)
+    code, reply = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    expect("Refresh with LIFETIME 0", code, 0)
+    expect("it answers LIFETIME 0", reply.get(LIFETIME), b"\0\0\0\0")
+    code, _ = c.request(REFRESH, [])
+    expect("Refresh after delete", code, 437)
+    peer.close()
+    c.close()
+    del relayed, tid
+
+
+def check_retransmission(host, port, user, password):
+    c = Client(host, port, user, password)
+    c.request(ALLOCATE, [(REQUESTED_TRANSPORT, b"\x06\0\0\0")])  # learn the nonce
+    msg = Message(ALLOCATE, REQUEST, [UDP, (USERNAME, user.encode()),
+                                      (REALM, c.realm), (NONCE, c.nonce)])
+    _, first, _ = c.transact(msg, c.key)
+    expect("Allocate", error_code(first), 0)
+    _, again, _ = c.transact(msg, c.key)
+    expect("retransmitted Allocate gets the same relayed address",
+           again.get(XOR_RELAYED_ADDRESS), first[XOR_RELAYED_ADDRESS])
+    c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    c.close()
+
+
+def check_stale_nonce(host, port, user, password, wait):
+    c = Client(host, port, user, password)
+    code, _ = c.request(ALLOCATE, [UDP])
+    expect("Allocate", code, 0)
+    import time
+    time.sleep(float(wait))
+    msg = Message(REFRESH, REQUEST, [(USERNAME, user.encode()), (REALM, c.realm),
+                                     (NONCE, c.nonce)])
+    _, reply, _ = c.transact(msg, c.key)
+    expect("Refresh with an expired nonce", error_code(reply), 438)
+    expect("438 carries a fresh NONCE", NONCE in reply and reply[NONCE] != c.nonce, True)
+    code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    expect("the client recovers with the fresh nonce", code, 0)
+    c.close()
+
+
+def cmd_errors(host, port, user, password, other, other_password, wait="0"):
+    try:
+        check_allocate_errors(host, port, user, password)
+        check_allocation_lifecycle(host, port, user, password, (other, other_password))
+        check_retransmission(host, port, user, password)
+        if float(wait) > 0:
+            check_stale_nonce(host, port, user, password, wait)
+    except (Failure, TimeoutError) as e:
+        print("FAIL:", e)
+        return 1
+    return 0
+
+
+def cmd_capacity(host, port, user, password, ports):
+    """With a relay range of `ports` ports, one more Allocate gets 508."""
+    clients = []
+    try:
+        for i in range(int(ports)):
+            c = Client(host, port, user, password)
+            code, _ = c.request(ALLOCATE, [UDP])
+            expect("Allocate %d of %s" % (i + 1, ports), code, 0)
+            clients.append(c)
+        c = Client(host, port, user, password)
+        code, _ = c.request(ALLOCATE, [UDP])
+        expect("Allocate with no relay port left", code, 508)
+        clients.append(c)
+    except (Failure, TimeoutError) as e:
+        print("FAIL:", e)
+        return 1
+    finally:
+        for c in clients:
+            c.close()
+    return 0
+
+
+def cmd_hostile(host, port, user, password):
+    """Malformed and hostile traffic: nothing may be answered but the
+    right errors, and nothing may break."""
+    import random
+    rng = random.Random(7)
+    c = Client(host, port, user, password)
+    code, _ = c.request(ALLOCATE, [(REQUESTED_TRANSPORT, b"\x06\0\0\0")])
+    good = Message(ALLOCATE, REQUEST, [UDP, (USERNAME, user.encode()),
+                                       (REALM, c.realm), (NONCE, c.nonce)]).encode(c.key)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    sent = 0
+    for i in range(3000):
+        kind = i % 6
+        if kind == 0:
+            data = os.urandom(rng.randrange(1, 1200))
+        elif kind == 1:   # every truncation of a valid authenticated request
+            data = good[:rng.randrange(1, len(good))]
+        elif kind == 2:   # a flipped bit anywhere
+            b = bytearray(good)
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+            data = bytes(b)
+        elif kind == 3:   # attribute length running past the end
+            data = struct.pack("!HHI", msg_type(ALLOCATE, REQUEST), 8, MAGIC) + \
+                os.urandom(12) + struct.pack("!HH", USERNAME, 500) + b"abcd"
+        elif kind == 4:   # ChannelData for a channel nobody bound
+            data = struct.pack("!HH", 0x4000 + rng.randrange(0x1000), 4) + b"oops"
+        else:             # wrong integrity
+            data = Message(ALLOCATE, REQUEST, [UDP, (USERNAME, user.encode()),
+                                               (REALM, c.realm), (NONCE, c.nonce)]
+                           ).encode(os.urandom(16))
+        s.sendto(data, c.server)
+        sent += 1
+    import time
+    time.sleep(0.3)
+    replies = 0
+    while True:
+        try:
+            reply = s.recv(4096)
+        except BlockingIOError:
+            break
+        replies += 1
+        mtype, _, attrs = decode(reply)
+        if mtype & 0x110 != 0x110:
+            print("FAIL: hostile traffic got a success response")
+            return 1
+        if error_code(attrs) not in (400, 401, 420, 438):
+            print("FAIL: unexpected error %d" % error_code(attrs))
+            return 1
+    print("sent %d hostile datagrams, %d error responses, no success" % (sent, replies))
+    c.close()
+    s.close()
+    return 0
+
+
 def main(argv):
-    commands = {"flood": cmd_flood}
+    commands = {"flood": cmd_flood, "errors": cmd_errors,
+                "capacity": cmd_capacity, "hostile": cmd_hostile}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2

@@ -942,14 +942,15 @@ Test(auth, same_user_accepted)
 	cr_assert_eq(check_same(&req, &owner), 0);
 }
 
-Test(auth, same_user_rejects_another_user)
+/* RFC 8656 §5: another user on the allocation's 5-tuple gets 441. */
+Test(auth, same_user_another_user_gets_441)
 {
 	struct request req = request_for("alice", "wonderland");
 	struct request bob = request_for("bob", "builder");
 	struct auth_identity owner;
 
 	owner_of(&req, &owner);
-	cr_assert_eq(check_same(&bob, &owner), 401);
+	cr_assert_eq(check_same(&bob, &owner), 441);
 }
 
 Test(auth, same_user_rejects_wrong_key)
@@ -972,7 +973,7 @@ Test(auth, same_user_accepts_userhash_of_owner)
 	req.userhash = "alice";
 	cr_assert_eq(check_same(&req, &owner), 0);
 	req.userhash = "bob";
-	cr_assert_eq(check_same(&req, &owner), 401);
+	cr_assert_eq(check_same(&req, &owner), 441);
 }
 
 Test(auth, same_user_with_other_password_algorithm_gets_401)

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Every TURN error our own client can provoke, with its attributes:
+# 400, 401, 403, 420, 437, 438, 440, 441, 442, 508, retransmissions, the
+# peer policy, ChannelData both ways and deletion.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$(free_port)
+write_config "$WORK/turnpike.conf" "relay-address = 127.0.0.1
+user = alice:wonderland
+user = bob:builder
+allow-peer = 127.0.0.0/8
+nonce-lifetime = 3s"
+start_turnpiked "$WORK/turnpike.conf"
+"$PYTHON" "$TESTS_DIR/turnclient.py" errors 127.0.0.1 "$PORT" \
+	alice wonderland bob builder 4 || fail "error responses"
+kill -TERM "$TURNPIKED_PID"
+wait "$TURNPIKED_PID" || true
+
+# Three relay ports (above the kernel's ephemeral range): the fourth
+# Allocate gets 508 Insufficient Capacity.
+PORT=$(free_port)
+base=$((61000 + $$ % 4000))
+write_config "$WORK/small.conf" "relay-address = 127.0.0.1
+relay-ports = $base-$((base + 2))
+user = alice:wonderland"
+start_turnpiked "$WORK/small.conf"
+"$PYTHON" "$TESTS_DIR/turnclient.py" capacity 127.0.0.1 "$PORT" \
+	alice wonderland 3 || fail "508 when the relay ports run out"
+echo "PASS"
