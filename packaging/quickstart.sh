@@ -51,6 +51,8 @@ relay-address = 127.0.0.1
 realm = demo.turnpike
 user = demo:demo-password
 allow-peer = 127.0.0.0/8
+# coturn's turnutils_uclient picks channel numbers up to 0x7FFF (RFC 5766)
+channel-numbers = rfc5766
 log = stderr
 log-level = info
 state-dir = $TOP/run/state

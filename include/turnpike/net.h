@@ -57,6 +57,18 @@ struct net_relay_request {
 int net_relay_bind(const struct net_relay_request *request, uint32_t random,
                    int *fd_out, uint16_t *port_out, int *next_fd_out);
 
+/*
+ * EVEN-PORT reservations across workers (RFC 8656 §7.2): the reserving
+ * worker holds port + 1 with a socket bound with SO_REUSEPORT and
+ * connect()ed to itself (net_relay_hold), so it receives nothing; the
+ * worker that redeems the token, whichever it is, binds the same port
+ * with SO_REUSEPORT and then clears the option so that nobody else can
+ * join (net_relay_redeem). Both return 0 or an errno value.
+ */
+int net_relay_hold(int fd);
+int net_relay_redeem(const struct sockaddr *addr, uint16_t port,
+                     const struct net_udp_options *options, int *fd_out);
+
 /* Binds a UDP socket to addr at exactly port (a reserved port). */
 int net_udp_bind_port(const struct sockaddr *addr, uint16_t port,
                       const struct net_udp_options *options, int *fd_out);

@@ -113,9 +113,14 @@ static int try_relay_port(const struct net_relay_request *request,
 		return err;
 	if (request->even_port) {
 		/* RFC 8656 §7.2: with EVEN-PORT the next port must be free
-		 * too; with the R bit it is kept for the reservation. */
-		err = net_udp_bind_port(request->addr, port + 1,
-		                        request->options, &next_fd);
+		 * too; with the R bit it is kept for the reservation, with
+		 * SO_REUSEPORT so that whichever worker redeems the token can
+		 * bind it (net_relay_redeem). */
+		struct net_udp_options reserved = *request->options;
+
+		reserved.reuseport = request->reserve_next;
+		err = net_udp_bind_port(request->addr, port + 1, &reserved,
+		                        &next_fd);
 		if (err != 0) {
 			close(fd);
 			return err;
@@ -166,4 +171,39 @@ int net_set_dont_fragment(int fd, int family, bool on)
 		                         : IPV6_PMTUDISC_DONT);
 	return set_int_option(fd, IPPROTO_IP, IP_MTU_DISCOVER,
 	                      on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT);
+}
+
+int net_relay_hold(int fd)
+{
+	struct sockaddr_storage self;
+	socklen_t len = sizeof(self);
+
+	/* Connected to itself: it matches no datagram from anyone else, so
+	 * it holds the port without taking the traffic of the socket that
+	 * later joins it. */
+	if (getsockname(fd, (struct sockaddr *)&self, &len) != 0 ||
+	    connect(fd, (struct sockaddr *)&self, len) != 0)
+		return errno;
+	return 0;
+}
+
+int net_relay_redeem(const struct sockaddr *addr, uint16_t port,
+                     const struct net_udp_options *options, int *fd_out)
+{
+	struct net_udp_options joining = *options;
+	int fd = -1, err, off = 0;
+
+	joining.reuseport = true;
+	err = net_udp_bind_port(addr, port, &joining, &fd);
+	if (err != 0)
+		return err;
+	/* Nobody may join after us: a second redemption of the same token
+	 * now fails with EADDRINUSE. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &off, sizeof(off)) != 0) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
 }

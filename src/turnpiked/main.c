@@ -9,12 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "turnpike/auth.h"
 #include "turnpike/conf.h"
 #include "turnpike/log.h"
-#include "turnpike/metrics.h"
+#include "turnpike/master.h"
 #include "turnpike/net.h"
-#include "turnpike/worker.h"
 
 struct options {
 	const char *config_path;
@@ -88,90 +86,20 @@ static int open_log(const struct conf *conf, bool foreground)
 	return log_open("turnpiked", target, conf->log_file, conf->log_level);
 }
 
-/* Binds one UDP socket per listen entry (the master's job; with one
- * worker the process does both). */
-static int bind_listeners(const struct conf *conf,
-                          struct worker_listener_fd *fds, size_t *count)
+/* Without -f: detach from the terminal (systemd runs us with -f). */
+static int daemonize(void)
 {
-	struct net_udp_options options = {
-	    .rcvbuf = conf->listener_rcvbuf,
-	    .sndbuf = conf->listener_sndbuf,
-	    .reuseport = true,
-	    .v6only = true,
-	};
-	char name[NET_ADDRSTRLEN];
-	size_t i;
-	int err;
-
-	*count = 0;
-	for (i = 0; i < conf->listen_count; i++) {
-		const struct conf_listen *listen = &conf->listens[i];
-
-		if (listen->transport != CONF_TRANSPORT_UDP) {
-			log_warnx("%s: %s listeners are not served yet; "
-			          "skipping %s",
-			          __func__,
-			          listen->transport == CONF_TRANSPORT_TCP
-			              ? "tcp"
-			              : "tls",
-			          net_addr_format(
-			              (const struct sockaddr *)&listen->addr,
-			              name, sizeof(name)));
-			continue;
-		}
-		err = net_udp_bind((const struct sockaddr *)&listen->addr,
-		                   listen->addr_len, &options, &fds[*count].fd);
-		if (err != 0) {
-			log_warnx("cannot listen on udp://%s: %s",
-			          net_addr_format(
-			              (const struct sockaddr *)&listen->addr,
-			              name, sizeof(name)),
-			          strerror(err));
-			return err;
-		}
-		fds[*count].listen = listen;
-		log_info("listening on udp://%s",
-		         net_addr_format((const struct sockaddr *)&listen->addr,
-		                         name, sizeof(name)));
-		(*count)++;
+	if (daemon(0, 0) != 0) {
+		fprintf(stderr, "turnpiked: daemon: %s\n", strerror(errno));
+		return errno;
 	}
-	return *count > 0 ? 0 : ENOENT;
-}
-
-static int serve(const struct conf *conf)
-{
-	struct worker_listener_fd *fds;
-	struct metrics_worker metrics;
-	struct auth_nonce_key nonce_key;
-	struct worker_params params;
-	size_t count;
-	int err;
-
-	fds = calloc(conf->listen_count, sizeof(*fds));
-	if (fds == NULL)
-		return ENOMEM;
-	err = auth_nonce_key_generate(&nonce_key);
-	if (err == 0)
-		err = bind_listeners(conf, fds, &count);
-	if (err == 0) {
-		memset(&metrics, 0, sizeof(metrics));
-		params = (struct worker_params){
-		    .index = 0,
-		    .conf = conf,
-		    .listeners = fds,
-		    .listener_count = count,
-		    .metrics = &metrics,
-		    .nonce_key = &nonce_key,
-		};
-		err = worker_run(&params);
-	}
-	free(fds);
-	return err;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct options options = {0};
+	struct master_options master_options;
 	struct conf *conf = NULL;
 	char err_text[512];
 	int err;
@@ -189,11 +117,17 @@ int main(int argc, char **argv)
 		conf_free(conf);
 		return 0;
 	}
+	if (!options.foreground && daemonize() != 0)
+		return 1;
 	if (open_log(conf, options.foreground) != 0)
 		fprintf(stderr, "turnpiked: cannot open log file %s\n",
 		        conf->log_file);
+	/* DESIGN.md section 2: two descriptors per UDP allocation. */
 	net_raise_nofile();
-	err = serve(conf);
-	conf_free(conf);
-	return err == 0 ? 0 : 1;
+	master_options = (struct master_options){
+	    .config_path = options.config_path,
+	    .foreground = options.foreground,
+	    .workers = options.workers > 0 ? options.workers : 0,
+	};
+	return master_run(conf, &master_options);
 }

@@ -134,6 +134,8 @@ void allocation_free(struct allocation *allocation)
 	if (allocation == NULL)
 		return;
 	worker = allocation->worker;
+	if (allocation->recorded)
+		allocation_record_delete(allocation);
 	table_remove(worker, allocation);
 	turn_wheel_cancel(worker->wheel, &allocation->expiry);
 	close_socket(&allocation->client_socket);
@@ -208,9 +210,14 @@ static int open_relay(struct worker *worker, struct allocation *a,
 	int next_fd = -1, err = 0;
 
 	if (request->has_reservation_token) {
-		relay->fd = worker_reservation_take(
-		    worker, request->reservation_token, &port, params->now);
-		if (relay->fd < 0)
+		/* RFC 8656 §7.2: the port reserved by an earlier Allocate, on
+		 * whichever worker made it; a bad or expired token is 508. */
+		if (worker_reservation_port(worker, request->reservation_token,
+		                            family, &port) != 0)
+			return 508;
+		err = net_relay_redeem(bind_request.addr, port, &options,
+		                       &relay->fd);
+		if (err != 0)
 			return 508;
 	} else {
 		err = net_relay_bind(&bind_request,
@@ -221,7 +228,7 @@ static int open_relay(struct worker *worker, struct allocation *a,
 	}
 	if (next_fd >= 0) {
 		a->reservation_token = worker_reservation_add(
-		    worker, next_fd, (uint16_t)(port + 1), params->now);
+		    worker, next_fd, family, (uint16_t)(port + 1), params->now);
 		a->has_reservation_token = a->reservation_token != 0;
 	}
 	if (request->dont_fragment)
@@ -311,19 +318,27 @@ int allocation_create(struct worker *worker,
 	if (a == NULL)
 		return 508;
 	code = open_sockets(worker, a, params);
-	if (code != 0) {
+	if (code != 0)
 		worker->metrics->allocate_socket_errors++;
-		log_limited(&create_log_limit, LOG_WARNING,
-		            "allocation for %s refused: %s",
-		            net_addr_format(params->client, name, sizeof(name)),
-		            code == 508 ? "no port or descriptor left"
-		                        : "socket error");
+	/* The 5-tuple (any worker's) and the quotas are checked in the same
+	 * LMDB transaction that records the allocation. */
+	if (code == 0)
+		code = allocation_record_add(a);
+	if (code != 0) {
+		if (code == 508 || code == 500)
+			log_limited(
+			    &create_log_limit, LOG_WARNING,
+			    "allocation for %s refused: %s",
+			    net_addr_format(params->client, name, sizeof(name)),
+			    code == 508 ? "no port or descriptor left"
+			                : "socket or store error");
 		close_socket(&a->client_socket);
 		close_socket(&a->relay[0]);
 		close_socket(&a->relay[1]);
 		free(a);
 		return code;
 	}
+	a->recorded = true;
 	table_insert(worker, a);
 	turn_wheel_schedule(worker->wheel, &a->expiry, a->turn.expires);
 	worker->metrics->allocations_created++;

@@ -26,6 +26,7 @@ struct allocation {
 	uint8_t allocate_tid[STUN_TID_SIZE]; /* for retransmitted Allocates */
 	uint64_t reservation_token; /* EVEN-PORT R=1: handed to the client */
 	bool has_reservation_token;
+	bool recorded; /* in the store: delete the record when freed */
 	uint64_t created;
 	struct turn_state turn;
 };
@@ -68,6 +69,13 @@ bool allocation_reschedule(struct allocation *allocation, uint64_t now);
 
 /* The wheel fired: expire what is due. */
 void allocation_expire(struct turn_wheel_node *node, uint64_t now);
+
+/* record.c: the allocation's record in the store (DESIGN.md section 4),
+ * written at allocation-rate events only. Return 0 or the STUN error code
+ * (437 5-tuple held by any worker, 486 quota reached, 500). */
+int allocation_record_add(struct allocation *allocation);
+void allocation_record_update(struct allocation *allocation);
+void allocation_record_delete(struct allocation *allocation);
 
 int allocation_table_init(struct allocation_table *table);
 /* Frees every allocation left (worker shutdown). */

@@ -7,6 +7,7 @@ libturnpike_a_SOURCES += \
 	src/worker/relay.c \
 	src/worker/allocation.c \
 	src/worker/reservation.c \
+	src/worker/record.c \
 	src/worker/worker_private.h \
 	src/worker/allocation.h \
 	src/worker/response.h \

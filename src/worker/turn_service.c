@@ -116,6 +116,9 @@ static int handle_allocate(struct request *req)
 		answer_allocate(req, req->allocation, NULL);
 		return 0;
 	}
+	/* A draining worker (SIGQUIT) takes no new allocations. */
+	if (req->worker->draining)
+		return 508;
 	code = turn_allocate_parse(req->worker->conf, req->msg, &parsed);
 	if (code != 0)
 		return code;
@@ -170,7 +173,8 @@ static int handle_refresh(struct request *req)
 		return 0;
 	}
 	a->turn.expires = req->now + granted;
-	(void)allocation_reschedule(a, req->now);
+	if (allocation_reschedule(a, req->now))
+		allocation_record_update(a);
 	return 0;
 }
 
@@ -222,7 +226,8 @@ static int handle_create_permission(struct request *req)
 		if (code != 0)
 			return code;
 	}
-	(void)allocation_reschedule(req->allocation, req->now);
+	if (allocation_reschedule(req->allocation, req->now))
+		allocation_record_update(req->allocation);
 	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
 	response_send(req->worker, req->dg, &r, &req->identity);
 	return 0;
@@ -249,7 +254,8 @@ static int handle_channel_bind(struct request *req)
 	                         (struct sockaddr *)&peer, req->now);
 	if (code != 0)
 		return code;
-	(void)allocation_reschedule(req->allocation, req->now);
+	if (allocation_reschedule(req->allocation, req->now))
+		allocation_record_update(req->allocation);
 	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
 	response_send(req->worker, req->dg, &r, &req->identity);
 	return 0;

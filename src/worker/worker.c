@@ -15,6 +15,7 @@
 
 #include "turnpike/log.h"
 #include "turnpike/net.h"
+#include "turnpike/store.h"
 #include "allocation.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -23,6 +24,42 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 	log_info("stopping on signal %d", (int)sig);
 	event_base_loopexit(worker->base, NULL);
+}
+
+static void close_listeners(struct worker *worker)
+{
+	size_t i;
+
+	for (i = 0; worker->listeners != NULL && i < worker->listener_count;
+	     i++) {
+		if (worker->listeners[i].event != NULL)
+			event_free(worker->listeners[i].event);
+		worker->listeners[i].event = NULL;
+		if (worker->listeners[i].fd >= 0)
+			close(worker->listeners[i].fd);
+		worker->listeners[i].fd = -1;
+	}
+}
+
+/* SIGQUIT (DESIGN.md section 1): stop taking allocations, let the live
+ * ones drain through their own sockets, then exit; max-lifetime bounds
+ * the wait. */
+static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *worker = arg;
+
+	if (worker->draining)
+		return;
+	worker->draining = true;
+	worker->drain_deadline = worker_now() + worker->conf->max_lifetime;
+	close_listeners(worker);
+	log_info("draining %zu allocations", worker->allocations.count);
+}
+
+static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
+{
+	if (log_reopen() != 0)
+		log_warn("%s: cannot reopen the log", __func__);
 }
 
 static int add_listener(struct worker *worker, size_t i,
@@ -54,6 +91,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	while ((node = turn_wheel_expired(worker->wheel, now)) != NULL)
 		allocation_expire(node, now);
 	worker_reservations_expire(worker, now);
+	if (worker->draining &&
+	    (worker->allocations.count == 0 || now >= worker->drain_deadline)) {
+		log_info("drained; exiting with %zu allocations left",
+		         worker->allocations.count);
+		event_base_loopexit(worker->base, NULL);
+	}
 }
 
 static int add_tick(struct worker *worker)
@@ -68,44 +111,62 @@ static int add_tick(struct worker *worker)
 	return 0;
 }
 
-static int add_signals(struct worker *worker)
+static int add_signal(struct worker *worker, struct event **event, int sig,
+                      event_callback_fn fn)
 {
-	worker->sigterm_event =
-	    evsignal_new(worker->base, SIGTERM, on_stop_signal, worker);
-	worker->sigint_event =
-	    evsignal_new(worker->base, SIGINT, on_stop_signal, worker);
-	if (worker->sigterm_event == NULL || worker->sigint_event == NULL)
-		return ENOMEM;
-	if (evsignal_add(worker->sigterm_event, NULL) != 0 ||
-	    evsignal_add(worker->sigint_event, NULL) != 0)
+	*event = evsignal_new(worker->base, sig, fn, worker);
+	if (*event == NULL || evsignal_add(*event, NULL) != 0)
 		return ENOMEM;
 	return 0;
+}
+
+static int add_signals(struct worker *worker)
+{
+	int err;
+
+	err =
+	    add_signal(worker, &worker->sigterm_event, SIGTERM, on_stop_signal);
+	if (err == 0)
+		err = add_signal(worker, &worker->sigint_event, SIGINT,
+		                 on_stop_signal);
+	if (err == 0)
+		err = add_signal(worker, &worker->sigquit_event, SIGQUIT,
+		                 on_quit_signal);
+	if (err == 0)
+		err = add_signal(worker, &worker->sigusr1_event, SIGUSR1,
+		                 on_reopen_signal);
+	/* The master's terminal signals are not ours to act on. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	return err;
+}
+
+static void free_event(struct event *event)
+{
+	if (event != NULL)
+		event_free(event);
 }
 
 static void worker_free(struct worker *worker)
 {
 	size_t i;
 
-	for (i = 0; worker->listeners != NULL && i < worker->listener_count;
-	     i++) {
-		if (worker->listeners[i].event != NULL)
-			event_free(worker->listeners[i].event);
-		if (worker->listeners[i].fd >= 0)
-			close(worker->listeners[i].fd);
-	}
+	close_listeners(worker);
 	free(worker->listeners);
+	/* Deletes every record this worker made: a clean stop leaves no
+	 * allocation of ours in the store. */
 	allocation_table_free(worker);
+	store_close(worker->store);
 	free(worker->wheel);
 	for (i = 0; i < WORKER_RESERVATIONS; i++) {
 		if (worker->reservations[i].fd >= 0)
 			close(worker->reservations[i].fd);
 	}
-	if (worker->tick_event != NULL)
-		event_free(worker->tick_event);
-	if (worker->sigterm_event != NULL)
-		event_free(worker->sigterm_event);
-	if (worker->sigint_event != NULL)
-		event_free(worker->sigint_event);
+	free_event(worker->tick_event);
+	free_event(worker->sigterm_event);
+	free_event(worker->sigint_event);
+	free_event(worker->sigquit_event);
+	free_event(worker->sigusr1_event);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	free(worker->buffers);
@@ -135,6 +196,10 @@ static int worker_setup(struct worker *worker,
 	    allocation_table_init(&worker->allocations) != 0)
 		return ENOMEM;
 	turn_wheel_init(worker->wheel, worker_now());
+	/* An MDB_env must not cross fork(): this process opens its own. */
+	err = store_open(worker->conf->state_dir, 0, &worker->store);
+	if (err != 0)
+		return err;
 	worker->base = event_base_new();
 	worker->buffers = calloc(WORKER_BATCH, sizeof(*worker->buffers));
 	worker->sources = calloc(WORKER_BATCH, sizeof(*worker->sources));

@@ -18,6 +18,7 @@
 
 struct event;
 struct event_base;
+struct store;
 
 /* Datagrams drained per recvmmsg() call. */
 #define WORKER_BATCH 64
@@ -85,6 +86,13 @@ struct worker {
 	const struct conf *conf;
 	struct event_base *base;
 	struct event *sigterm_event, *sigint_event, *tick_event;
+	struct event *sigquit_event, *sigusr1_event;
+	/* This process's own LMDB environment (DESIGN.md section 1). */
+	struct store *store;
+	/* SIGQUIT: listeners closed, no new allocations; exit when the last
+	 * allocation ends or at drain_deadline. */
+	bool draining;
+	uint64_t drain_deadline;
 	struct worker_socket *listeners;
 	size_t listener_count;
 	struct metrics_worker *metrics;
@@ -148,12 +156,14 @@ bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
 void worker_reply(struct worker *worker, const struct worker_datagram *dg,
                   const uint8_t *data, size_t length);
 
-/* reservation.c */
-uint64_t worker_reservation_add(struct worker *worker, int fd, uint16_t port,
-                                uint64_t now);
-/* Takes the reserved socket out (returns -1 when unknown or expired). */
-int worker_reservation_take(struct worker *worker, uint64_t token,
-                            uint16_t *port, uint64_t now);
+/* reservation.c: EVEN-PORT reservations any worker can redeem. add()
+ * takes over fd (the socket on port + 1) and returns the token, or 0 when
+ * none could be made. port() checks a token and gives its port: 0, or 508
+ * when it is not one of ours for that family or has expired. */
+uint64_t worker_reservation_add(struct worker *worker, int fd, int family,
+                                uint16_t port, uint64_t now);
+int worker_reservation_port(const struct worker *worker, uint64_t token,
+                            int family, uint16_t *port);
 void worker_reservations_expire(struct worker *worker, uint64_t now);
 
 #endif

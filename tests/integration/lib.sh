@@ -78,3 +78,23 @@ start_turnpiked() {
 fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
+
+# The pids of turnpiked's workers (children of the master).
+worker_pids() {
+	pgrep -P "$TURNPIKED_PID" | sort -n
+}
+
+# Allocations per worker index, from the store: "INDEX COUNT" lines.
+allocations_per_worker() {
+	"$STOREDUMP" "$WORK/state" | sed -n 's/^worker=\([0-9]*\) .*/\1/p' |
+		sort -n | uniq -c | awk '{print $2, $1}'
+}
+
+# Waits (at most 10 s) until a file has a line matching a pattern.
+wait_for_line() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -5,11 +5,19 @@ INTEGRATION_TESTS = \
 	tests/integration/turn_uclient.sh \
 	tests/integration/turn_aioice.sh \
 	tests/integration/turn_errors.sh \
-	tests/integration/turn_hostile.sh
+	tests/integration/turn_hostile.sh \
+	tests/integration/prefork_quota.sh \
+	tests/integration/prefork_spread.sh \
+	tests/integration/prefork_crash.sh \
+	tests/integration/prefork_flood.sh
 
 TESTS += $(INTEGRATION_TESTS)
+check_PROGRAMS += tests/integration/storedump
+tests_integration_storedump_SOURCES = tests/integration/storedump.c
+tests_integration_storedump_LDADD = $(TURNPIKE_LIBS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/stunprobe.py tests/integration/turnclient.py \
 	tests/integration/aioice_client.py
 AM_TESTS_ENVIRONMENT = TURNPIKED='$(abs_top_builddir)/turnpiked'; \
-	export TURNPIKED;
+	STOREDUMP='$(abs_top_builddir)/tests/integration/storedump'; \
+	export TURNPIKED STOREDUMP;

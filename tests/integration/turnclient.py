@@ -424,9 +424,185 @@ def cmd_hostile(host, port, user, password):
     return 0
 
 
+
+def allocate_many(host, port, user, password, count):
+    """count clients on distinct source ports; returns (clients, codes)."""
+    clients, codes = [], []
+    for _ in range(int(count)):
+        c = Client(host, port, user, password)
+        code, reply = c.request(ALLOCATE, [UDP])
+        codes.append(code)
+        clients.append(c)
+    return clients, codes
+
+
+def cmd_quota(host, port, user, password, count, allowed):
+    """Exactly `allowed` of `count` Allocates succeed and the rest get 486,
+    wherever they land; after one is deleted, one more succeeds."""
+    count, allowed = int(count), int(allowed)
+    clients, codes = allocate_many(host, port, user, password, count)
+    ok = codes.count(0)
+    refused = codes.count(486)
+    print("%d Allocates: %d succeeded, %d got 486, others %r" % (
+        count, ok, refused, sorted(set(codes) - {0, 486})))
+    status = 0
+    if ok != allowed or refused != count - allowed:
+        print("FAIL: want %d successes and %d 486s" % (allowed, count - allowed))
+        status = 1
+    live = [c for c, code in zip(clients, codes) if code == 0]
+    waiting = [c for c, code in zip(clients, codes) if code == 486]
+    if status == 0 and live and waiting:
+        code, _ = live[0].request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+        expect("deleting one allocation", code, 0)
+        code, _ = waiting[0].request(ALLOCATE, [UDP])
+        if code != 0:
+            print("FAIL: after a delete the next Allocate got %d" % code)
+            status = 1
+        else:
+            print("ok: after a delete one more Allocate succeeds")
+            live[0] = waiting[0]
+        code, _ = waiting[1].request(ALLOCATE, [UDP]) if len(waiting) > 1 else (486, None)
+        if code != 486:
+            print("FAIL: the quota let one too many in (%d)" % code)
+            status = 1
+    for c in live:
+        try:
+            c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+        except TimeoutError:
+            pass
+    for c in clients:
+        c.close()
+    return status
+
+
+def cmd_hold(host, port, user, password, count, stop_file, timeout="60"):
+    """Allocates `count` clients, prints "ready", holds them until
+    stop_file exists (or timeout), then deletes them."""
+    import time
+    clients, codes = allocate_many(host, port, user, password, count)
+    if codes.count(0) != int(count):
+        print("FAIL: only %d of %s allocations" % (codes.count(0), count))
+        return 1
+    print("ready", flush=True)
+    deadline = time.monotonic() + float(timeout)
+    while not os.path.exists(stop_file) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for c in clients:
+        try:
+            c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+        except TimeoutError:
+            pass
+        c.close()
+    return 0
+
+
+def cmd_relay(host, port, user, password, count, stop_file, timeout="60"):
+    """`count` clients relay ChannelData through channels to one echo peer
+    at about 50 packets per second each until stop_file exists; prints
+    "ready" when all are set up and, at the end, one line per client:
+    client=ADDR sent=N received=M."""
+    import select
+    import time
+    peer = peer_socket()
+    peer.setblocking(False)
+    peer_addr = peer.getsockname()
+    clients = []
+    for i in range(int(count)):
+        c = Client(host, port, user, password)
+        code, _ = c.request(ALLOCATE, [UDP])
+        if code != 0:
+            print("FAIL: Allocate %d got %d" % (i, code))
+            return 1
+        code, _ = c.request(CHANNEL_BIND, [
+            (CHANNEL_NUMBER, b"\x40\x00\0\0"),
+            (XOR_PEER_ADDRESS, xor_address(peer_addr[0], peer_addr[1], b""))])
+        if code != 0:
+            print("FAIL: ChannelBind %d got %d" % (i, code))
+            return 1
+        c.sock.setblocking(False)
+        c.sent = c.received = 0
+        clients.append(c)
+    print("ready", flush=True)
+    by_fd = {c.sock.fileno(): c for c in clients}
+    deadline = time.monotonic() + float(timeout)
+    next_send = time.monotonic()
+    draining_until = None
+    while True:
+        now = time.monotonic()
+        if draining_until is None and (os.path.exists(stop_file) or now > deadline):
+            draining_until = now + 1.0
+        if draining_until is not None and now > draining_until:
+            break
+        if draining_until is None and now >= next_send:
+            for c in clients:
+                payload = b"seq%08d" % c.sent
+                try:
+                    c.sock.sendto(struct.pack("!HH", 0x4000, len(payload)) + payload,
+                                  c.server)
+                    c.sent += 1
+                except OSError:
+                    pass
+            next_send += 0.02
+        r, _, _ = select.select([peer] + [c.sock for c in clients], [], [], 0.005)
+        for sock in r:
+            if sock is peer:
+                while True:
+                    try:
+                        data, addr = peer.recvfrom(2048)
+                    except BlockingIOError:
+                        break
+                    peer.sendto(data, addr)
+                continue
+            c = by_fd[sock.fileno()]
+            while True:
+                try:
+                    data = sock.recv(2048)
+                except (BlockingIOError, ConnectionRefusedError):
+                    break
+                if data[:2] == b"\x40\x00":
+                    c.received += 1
+    for c in clients:
+        local = c.sock.getsockname()
+        print("client=%s:%d sent=%d received=%d" % (local[0], local[1], c.sent, c.received))
+        c.close()
+    return 0
+
+
+def cmd_flood_many(host, port, total, ports):
+    """`total` unauthenticated Allocates from `ports` source ports, without
+    waiting for answers (a flood, not a conversation)."""
+    import resource
+    total, ports = int(total), int(ports)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    per_port = max(1, total // ports)
+    sent = 0
+    batch = 1000
+    for start in range(0, ports, batch):
+        socks = []
+        for _ in range(min(batch, ports - start)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setblocking(False)
+            socks.append(s)
+        for _ in range(per_port):
+            for s in socks:
+                msg = Message(ALLOCATE, REQUEST, [UDP]).encode()
+                try:
+                    s.sendto(msg, (host, int(port)))
+                    sent += 1
+                except BlockingIOError:
+                    pass
+        for s in socks:
+            s.close()
+    print("sent %d unauthenticated Allocates from %d source ports" % (sent, ports))
+    return 0
+
+
 def main(argv):
     commands = {"flood": cmd_flood, "errors": cmd_errors,
-                "capacity": cmd_capacity, "hostile": cmd_hostile}
+                "capacity": cmd_capacity, "hostile": cmd_hostile,
+                "quota": cmd_quota, "hold": cmd_hold, "relay": cmd_relay,
+                "flood-many": cmd_flood_many}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2

@@ -4,7 +4,8 @@ UNIT_TESTS = \
 	tests/unit/test_log \
 	tests/unit/test_auth \
 	tests/unit/test_turn \
-	tests/unit/test_net
+	tests/unit/test_net \
+	tests/unit/test_store
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -39,3 +40,9 @@ tests_unit_test_net_SOURCES = tests/unit/test_net.c
 tests_unit_test_net_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_net_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_net_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.c \
+	tests/unit/test_store_procs.c tests/unit/test_store.h
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)

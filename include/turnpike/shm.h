@@ -1,0 +1,28 @@
+/*
+ * shm: the memory the master shares with its workers (DESIGN.md section
+ * 4): one MAP_SHARED anonymous mapping made before fork, holding what
+ * changes per packet. Each worker writes only its own cache-line aligned
+ * counter block; readers sum them.
+ */
+#ifndef TURNPIKE_SHM_H
+#define TURNPIKE_SHM_H
+
+#include <stddef.h>
+
+#include "turnpike/metrics.h"
+
+struct shm {
+	size_t size;
+	size_t worker_count;
+	struct metrics_worker *workers; /* worker_count blocks */
+};
+
+/* Maps zeroed shared memory for worker_count workers. Returns 0 or an
+ * errno value. */
+int shm_create(size_t worker_count, struct shm *out);
+/* Unmaps it; a zeroed struct is a no-op. */
+void shm_destroy(struct shm *shm);
+/* The sum of every worker's counters. */
+void shm_metrics_total(const struct shm *shm, struct metrics_worker *total);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * store: the state that must be counted across workers or survive a
+ * process, in one LMDB environment (DESIGN.md section 4).
+ *
+ *   - live allocations, one record each, keyed by the client 5-tuple;
+ *   - allocation counts per quota key and in total, changed in the same
+ *     write transaction as the record, so quotas are exact server-wide;
+ *   - the user database (durable) and per-user quota overrides.
+ *
+ * Written at allocation-rate events only (create, refresh, permission,
+ * channel, delete), never per packet. Live tables are written without
+ * fsync; user changes are synced.
+ *
+ * Only this module includes <lmdb.h>. An opened store must not cross
+ * fork(): each process opens its own, and a child neither uses nor closes
+ * one it inherited (closing it would free the parent's reader slots).
+ * Two stores of one directory must not be open in one process at once.
+ *
+ * Functions return 0 or a positive errno value. LMDB errors are
+ * translated at this edge: MDB_MAP_FULL is ENOSPC, MDB_NOTFOUND is
+ * ENOENT, MDB_KEYEXIST is EEXIST, MDB_READERS_FULL is EAGAIN, a file that
+ * is not an LMDB environment of this format is EPROTO, other LMDB errors
+ * EIO; system errors pass through. Every function may also return EINVAL
+ * for an argument out of bounds (an empty or unterminated key, a count
+ * past its maximum, an address neither IPv4 nor IPv6) and each writing
+ * one EROFS on a store opened STORE_READ_ONLY.
+ */
+#ifndef TURNPIKE_STORE_H
+#define TURNPIKE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define STORE_NAME_MAX      513 /* a STUN USERNAME (512 bytes) and NUL */
+#define STORE_QUOTA_KEY_MAX 129
+#define STORE_MAX_PEERS     32 /* permissions kept in a record */
+#define STORE_MAX_CHANNELS  16
+
+struct store;
+
+enum store_open_flags {
+	STORE_READ_ONLY = 1 << 0, /* turnpikectl's status commands */
+};
+
+/*
+ * Opens (creating the directory, mode 0750, and the environment if
+ * needed) the store in dir. A read-only open creates nothing and works
+ * while writers have the store open, but still needs write access to
+ * dir/lock.mdb. Returns 0, or EACCES/ENOENT/ENOTDIR/... from the file
+ * system, EPROTO for a store of another format version, EIO.
+ */
+int store_open(const char *dir, unsigned flags, struct store **out);
+/* Closes it; NULL is a no-op. */
+void store_close(struct store *store);
+
+/* The master, at start: deletes every live allocation and count (nothing
+ * can be live before the master binds its listeners). */
+int store_clear_live(struct store *store);
+
+/* Clears stale reader slots of dead processes (mdb_reader_check); the
+ * master calls it after reaping a worker. *dead may be NULL. */
+int store_reader_check(struct store *store, int *dead);
+
+/*
+ * A client 5-tuple: transport, client address, listener address. Both
+ * addresses are AF_INET or AF_INET6; only family, address and port count
+ * (an IPv4-mapped IPv6 address is the IPv4 one; flow and scope ids are
+ * not kept), so foreach returns them in that normal form.
+ */
+struct store_five_tuple {
+	uint8_t transport; /* 17 UDP, 6 TCP, 56 TLS-over-TCP (ours) */
+	struct sockaddr_storage client;
+	struct sockaddr_storage listener;
+};
+
+struct store_peer {
+	uint8_t family; /* AF_INET (first 4 bytes of addr) or AF_INET6 */
+	uint8_t addr[16];
+	uint64_t expires; /* wall-clock seconds */
+};
+
+struct store_channel {
+	uint16_t number;
+	struct sockaddr_storage peer; /* AF_INET or AF_INET6 */
+	uint64_t expires;             /* wall-clock seconds */
+};
+
+/* One allocation as recorded for the other processes and turnpikectl.
+ * Strings are NUL-terminated; quota_key must not be empty. Only the first
+ * peer_count peers and channel_count channels are stored. */
+struct store_allocation {
+	struct store_five_tuple tuple;
+	char username[STORE_NAME_MAX];
+	char quota_key[STORE_QUOTA_KEY_MAX];
+	uint32_t worker;                    /* worker index */
+	pid_t pid;                          /* of the worker process */
+	struct sockaddr_storage relayed[2]; /* family unused = none */
+	uint64_t created;                   /* wall-clock seconds */
+	uint64_t expires;                   /* wall-clock seconds */
+	uint16_t peer_count;
+	struct store_peer peers[STORE_MAX_PEERS];
+	uint16_t channel_count;
+	struct store_channel channels[STORE_MAX_CHANNELS];
+};
+
+/* Limits checked when an allocation is added; 0 = unlimited. A per-user
+ * override in the store (store_quota_set) replaces user_quota. */
+struct store_limits {
+	uint32_t user_quota;
+	uint32_t total_quota;
+};
+
+/*
+ * Records a new allocation, checking in the same write transaction that
+ * the 5-tuple is free (any worker), that the quota key has fewer than its
+ * quota and the server fewer than total_quota allocations, and counting
+ * it. Returns 0; EEXIST when the 5-tuple is held (RFC 8656 §7.2: 437);
+ * EDQUOT when a quota is reached (486); ENOSPC/EIO on store failure.
+ */
+int store_allocation_add(struct store *store,
+                         const struct store_allocation *allocation,
+                         const struct store_limits *limits);
+
+/* Rewrites an existing record (refresh, permission, channel). ENOENT when
+ * it is not there; EINVAL when its quota key differs from the recorded
+ * one (the counts belong to that key). */
+int store_allocation_update(struct store *store,
+                            const struct store_allocation *allocation);
+
+/* Deletes a record and gives its quota back. ENOENT when not there. */
+int store_allocation_delete(struct store *store,
+                            const struct store_five_tuple *tuple);
+
+/*
+ * Deletes every record of a worker (the master, after the worker died)
+ * and gives their quota back, in one transaction. *removed (may be NULL)
+ * gets how many.
+ */
+int store_worker_purge(struct store *store, uint32_t worker, size_t *removed);
+
+/* Calls fn for each live allocation until it returns non-zero, which is
+ * then returned. fn runs inside a read transaction: keep it short, and
+ * the pointer is valid during the call only. EIO for a damaged record. */
+typedef int (*store_allocation_fn)(const struct store_allocation *a, void *arg);
+int store_allocation_foreach(struct store *store, store_allocation_fn fn,
+                             void *arg);
+
+/* Live allocations of a quota key (0 when none), and in total. */
+int store_allocation_count(struct store *store, const char *quota_key,
+                           uint32_t *count);
+int store_allocation_total(struct store *store, uint32_t *count);
+
+/*
+ * The user database: long-term keys only, never passwords (RFC 8489
+ * §9.2.2: MD5 and SHA-256 of "name:realm:password"), with the realm they
+ * were made for. Names are keys: at most 511 bytes (LMDB's key limit;
+ * RFC 8489 §14.3 allows fewer than 509), else EINVAL.
+ */
+struct store_user {
+	char name[STORE_NAME_MAX];
+	char realm[128];
+	uint8_t key_md5[16];
+	uint8_t key_sha256[32];
+};
+/* Adds or replaces (passwd). Synced to disk before it returns. */
+int store_user_put(struct store *store, const struct store_user *user);
+/* ENOENT when there is no such user. */
+int store_user_get(struct store *store, const char *name,
+                   struct store_user *user);
+/* Synced before it returns; ENOENT when there is no such user. */
+int store_user_delete(struct store *store, const char *name);
+/* Like store_allocation_foreach, in name order. */
+typedef int (*store_user_fn)(const struct store_user *user, void *arg);
+int store_user_foreach(struct store *store, store_user_fn fn, void *arg);
+
+/* Per-user quota overrides (turnpikectl quota set), replacing the
+ * configured user-quota at the next store_allocation_add; 0 = unlimited.
+ * ENOENT from get when none is set; delete removes the override (ENOENT
+ * when none). Set and delete are synced before they return. */
+int store_quota_set(struct store *store, const char *quota_key, uint32_t quota);
+int store_quota_get(struct store *store, const char *quota_key,
+                    uint32_t *quota);
+int store_quota_delete(struct store *store, const char *quota_key);
+
+/* A message for a store error code: the store's meaning of EDQUOT,
+ * EPROTO, EROFS and ENOSPC, mdb_strerror for raw LMDB codes, strerror
+ * for other errno values. */
+const char *store_strerror(int err);
+
+#endif

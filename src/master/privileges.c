@@ -1,0 +1,92 @@
+/*
+ * Dropping root: every socket of a reuseport group must be bound by the
+ * same effective UID (DESIGN.md section 2), so the master becomes the
+ * service user before it binds the listeners, keeping only
+ * CAP_NET_BIND_SERVICE when a listener needs a port below 1024.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "turnpike/log.h"
+#include "turnpike/net.h"
+#include "master_private.h"
+
+static bool needs_privileged_port(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->listen_count; i++) {
+		if (net_addr_port(
+		        (const struct sockaddr *)&conf->listens[i].addr) < 1024)
+			return true;
+	}
+	return false;
+}
+
+static int keep_bind_capability(void)
+{
+	struct __user_cap_header_struct header = {
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	    .pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+	if (syscall(SYS_capset, &header, data) != 0)
+		return errno;
+	return 0;
+}
+
+/* The state directory was made by root; the workers write to it. */
+static void give_state_dir(const struct conf *conf, uid_t uid, gid_t gid)
+{
+	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", conf->state_dir, files[i]);
+		if (chown(path, uid, gid) != 0 && errno != ENOENT)
+			log_warn("%s: chown %s", __func__, path);
+	}
+}
+
+int master_drop_privileges(const struct conf *conf)
+{
+	bool keep = needs_privileged_port(conf);
+	struct passwd *pw;
+
+	if (conf->run_user == NULL || geteuid() != 0)
+		return 0;
+	pw = getpwnam(conf->run_user);
+	if (pw == NULL) {
+		log_msg(LOG_ERR, "user-name %s: no such user", conf->run_user);
+		return ENOENT;
+	}
+	give_state_dir(conf, pw->pw_uid, pw->pw_gid);
+	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		return errno;
+	if (setgroups(1, &pw->pw_gid) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+		log_warn("%s: cannot become %s", __func__, conf->run_user);
+		return EPERM;
+	}
+	if (keep && keep_bind_capability() != 0) {
+		log_warn("%s: cannot keep CAP_NET_BIND_SERVICE", __func__);
+		return EPERM;
+	}
+	log_info("running as %s (uid %ld)%s", conf->run_user, (long)pw->pw_uid,
+	         keep ? " with CAP_NET_BIND_SERVICE" : "");
+	return 0;
+}

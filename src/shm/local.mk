@@ -1,0 +1,2 @@
+libturnpike_a_SOURCES += \
+	src/shm/shm.c

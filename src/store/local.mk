@@ -1,0 +1,6 @@
+libturnpike_a_SOURCES += \
+	src/store/store.c \
+	src/store/record.c \
+	src/store/allocations.c \
+	src/store/users.c \
+	src/store/store_private.h

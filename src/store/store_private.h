@@ -1,0 +1,80 @@
+/*
+ * Internal helpers shared by the files of the store module. This header
+ * and the store's .c files are the only ones that see <lmdb.h>.
+ */
+#ifndef TURNPIKE_STORE_PRIVATE_H
+#define TURNPIKE_STORE_PRIVATE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turnpike/store.h"
+
+/* The layout of the tables and records; a store holding another version
+ * is refused at open (EPROTO) rather than misread. */
+#define STORE_VERSION 1
+
+/* The named databases of the environment. */
+enum store_table {
+	STORE_ALLOCATIONS,     /* tuple key -> packed record */
+	STORE_QUOTA_COUNTS,    /* quota key -> uint32 live count */
+	STORE_META,            /* "version", "total" -> uint32 */
+	STORE_USERS,           /* name -> realm and keys */
+	STORE_QUOTA_OVERRIDES, /* quota key -> uint32 quota */
+	STORE_TABLE_COUNT
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE_TABLE_COUNT];
+	bool read_only;
+};
+
+/* LMDB refuses keys longer than this (mdb_env_get_maxkeysize). */
+#define STORE_KEY_MAX 511
+
+/* record.c: the encodings. An address is a family byte (0 none, 4, 6),
+ * 16 address bytes (IPv4 in the first 4) and the port, big-endian. */
+#define STORE_ADDR_SIZE      19
+#define STORE_TUPLE_KEY_SIZE (1 + 2 * STORE_ADDR_SIZE)
+#define STORE_PEER_SIZE      (1 + 16 + 8)
+#define STORE_CHANNEL_SIZE   (2 + STORE_ADDR_SIZE + 8)
+#define STORE_RECORD_MAX                                                       \
+	(4 + 4 + 8 + 8 + 2 * STORE_ADDR_SIZE + 2 + (STORE_NAME_MAX - 1) + 1 +  \
+	 (STORE_QUOTA_KEY_MAX - 1) + 2 + 2 +                                   \
+	 STORE_MAX_PEERS * STORE_PEER_SIZE +                                   \
+	 STORE_MAX_CHANNELS * STORE_CHANNEL_SIZE)
+
+/* Returns 0, or EINVAL for an address that is neither IPv4 nor IPv6. */
+int store_tuple_encode(const struct store_five_tuple *tuple,
+                       uint8_t key[STORE_TUPLE_KEY_SIZE]);
+/* Returns 0, or EIO when the key is not one store_tuple_encode made. */
+int store_tuple_decode(const uint8_t *key, size_t len,
+                       struct store_five_tuple *tuple);
+/* Writes at most STORE_RECORD_MAX bytes to buf. Returns 0, or EINVAL for
+ * a record out of bounds (counts, unterminated strings, families, an
+ * empty quota key). */
+int store_record_encode(const struct store_allocation *allocation,
+                        uint8_t buf[STORE_RECORD_MAX], size_t *len);
+/* Fills everything but the tuple. Returns 0, or EIO for a damaged one. */
+int store_record_decode(const uint8_t *buf, size_t len,
+                        struct store_allocation *allocation);
+
+/* store.c: the edge between LMDB codes and errno values. */
+int store_error(int rc);
+/* True when s is a usable key: not empty, terminated within size bytes
+ * and no longer than LMDB allows. */
+bool store_key_valid(const char *s, size_t size);
+/* A write transaction (EROFS on a read-only store) or a read one. */
+int store_txn_begin(struct store *store, bool write, MDB_txn **txn);
+/* Commits when err is 0, aborts otherwise; returns the first error. */
+int store_txn_end(MDB_txn *txn, int err);
+/* Flushes the environment to disk, for the durable tables. */
+int store_sync(struct store *store);
+/* A uint32 value under a string key: ENOENT when missing. */
+int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value);
+int store_u32_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t value);
+
+#endif

@@ -1,0 +1,51 @@
+#!/bin/sh
+# kill -9 of one worker while every worker relays: the other workers'
+# clients lose nothing, the dead worker's allocations leave the store and
+# give their quota back, and a new worker takes new allocations.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$(free_port)
+write_config "$WORK/turnpike.conf" "relay-address = 127.0.0.1
+workers = 2
+user = alice:wonderland
+allow-peer = 127.0.0.0/8
+user-quota = 16"
+start_turnpiked "$WORK/turnpike.conf"
+
+"$PYTHON" "$TESTS_DIR/turnclient.py" relay 127.0.0.1 "$PORT" alice wonderland \
+	16 "$WORK/stop" 60 >"$WORK/relay.out" 2>&1 &
+RELAY_PID=$!
+wait_for_line "$WORK/relay.out" ready || fail "relay clients: $(cat "$WORK/relay.out")"
+"$STOREDUMP" "$WORK/state" >"$WORK/before"
+victim_pid=$(sed -n 's/^worker=1 pid=\([0-9]*\) .*/\1/p' "$WORK/before" | head -1)
+[ -n "$victim_pid" ] || fail "worker 1 has no allocation: $(cat "$WORK/before")"
+dead=$(grep -c "^worker=1 " "$WORK/before")
+echo "worker 1 (pid $victim_pid) holds $dead of 16 allocations; killing it"
+sleep 1
+kill -KILL "$victim_pid"
+sleep 2
+
+# Its records are gone and its quota is free: exactly $dead more fit.
+"$STOREDUMP" "$WORK/state" | grep -q "pid=$victim_pid " &&
+	fail "the dead worker's allocations are still in the store"
+grep -q "worker 1 (pid $victim_pid) killed by signal 9" "$WORK/turnpiked.log" ||
+	fail "the master did not log the crash"
+"$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland \
+	$((dead + 2)) "$dead" || fail "the dead worker's quota was not given back"
+new_pid=$(worker_pids | grep -v "^$victim_pid\$" | tail -1)
+[ "$(worker_pids | wc -l)" -eq 2 ] || fail "no replacement worker"
+
+sleep 1
+touch "$WORK/stop"
+wait "$RELAY_PID" || fail "relay clients failed: $(cat "$WORK/relay.out")"
+cat "$WORK/relay.out"
+# Clients of the surviving worker lost nothing.
+grep '^worker=0 ' "$WORK/before" | sed -n 's/.*client=.*:\([0-9]*\)$/\1/p' |
+	while read -r client; do
+		line=$(grep "^client=[^ ]*:$client " "$WORK/relay.out")
+		sent=$(echo "$line" | sed -n 's/.*sent=\([0-9]*\).*/\1/p')
+		received=$(echo "$line" | sed -n 's/.*received=\([0-9]*\).*/\1/p')
+		[ -n "$sent" ] && [ "$sent" -gt 100 ] || fail "$client sent too little: $line"
+		[ "$sent" = "$received" ] || fail "$client on a surviving worker lost packets: $line"
+	done
+echo "PASS"

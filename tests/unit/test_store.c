@@ -1,0 +1,425 @@
+/*
+ * store: live allocations, quotas, users and overrides in one process,
+ * each test in its own LMDB environment under /tmp.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <lmdb.h> /* only to forge a store of another version */
+#include <sys/stat.h>
+
+#include "test_store.h"
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+Test(store, open_creates_the_directory_with_mode_0750)
+{
+	char sub[96];
+	struct store *other;
+	struct stat st;
+
+	umask(022);
+	snprintf(sub, sizeof(sub), "%s/state", dir);
+	cr_assert_eq(store_open(sub, 0, &other), 0);
+	cr_assert_eq(stat(sub, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0750);
+	store_close(other);
+	cr_assert_eq(store_open(sub, 0, &other), 0, "reopen");
+	store_close(other);
+}
+
+Test(store, open_fails_cleanly_when_the_directory_cannot_be_made)
+{
+	char path[128];
+	struct store *other = (struct store *)&other;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/file", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(store_open(path, 0, &other), ENOTDIR);
+	cr_assert_null(other);
+	strcat(path, "/below");
+	cr_assert_eq(store_open(path, 0, &other), ENOTDIR);
+	cr_assert_eq(store_open("/nonexistent/turnpike/x", 0, &other), ENOENT);
+	cr_assert_eq(store_open("/nonexistent", STORE_READ_ONLY, &other),
+	             ENOENT);
+	cr_assert_eq(store_open(dir, 0x100, &other), EINVAL);
+	store_close(NULL);
+}
+
+Test(store, refuses_a_store_of_another_version)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	uint32_t version = 99;
+	MDB_val key = {7, "version"}, value = {4, &version};
+	struct store *other;
+
+	store_close(store);
+	store = NULL;
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 8), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0640), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	cr_assert_eq(mdb_put(txn, meta, &key, &value, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	cr_assert_eq(store_open(dir, 0, &other), EPROTO);
+	cr_assert_eq(store_open(dir, STORE_READ_ONLY, &other), EPROTO);
+}
+
+Test(store, add_counts_per_quota_key_and_in_total)
+{
+	struct store_allocation a = alloc("192.0.2.1", 1000, "alice", 0),
+	                        b = alloc("192.0.2.1", 1001, "alice", 1),
+	                        c = alloc("192.0.2.2", 1000, "bob", 0);
+
+	cr_assert_eq(count_of("alice"), 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &b, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &c, &unlimited), 0);
+	cr_assert_eq(count_of("alice"), 2);
+	cr_assert_eq(count_of("bob"), 1);
+	cr_assert_eq(total(), 3);
+}
+
+Test(store, a_held_five_tuple_is_eexist_even_for_another_worker)
+{
+	struct store_allocation a = alloc("192.0.2.1", 1000, "alice", 0),
+	                        b = alloc("192.0.2.1", 1000, "bob", 3);
+
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &b, &unlimited), EEXIST);
+	b.tuple.transport = 6; /* the same addresses over TCP are another */
+	cr_assert_eq(store_allocation_add(store, &b, &unlimited), 0);
+	cr_assert_eq(count_of("alice"), 1);
+	cr_assert_eq(total(), 2);
+}
+
+Test(store, ipv6_tuples_are_distinct_and_mapped_ipv4_is_ipv4)
+{
+	struct store_allocation a = alloc("2001:db8::1", 1000, "alice", 0),
+	                        b = alloc("2001:db8::2", 1000, "alice", 0),
+	                        c = alloc("192.0.2.9", 7, "carol", 0),
+	                        d = alloc("::ffff:192.0.2.9", 7, "carol", 0);
+
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &b, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), EEXIST);
+	cr_assert_eq(store_allocation_add(store, &c, &unlimited), 0);
+	d.tuple.listener = c.tuple.listener;
+	cr_assert_eq(store_allocation_add(store, &d, &unlimited), EEXIST);
+	cr_assert_eq(store_allocation_delete(store, &a.tuple), 0);
+	cr_assert_eq(count_of("alice"), 1);
+}
+
+Test(store, user_quota_is_edquot_and_total_quota_too)
+{
+	struct store_limits limits = {.user_quota = 2, .total_quota = 3};
+	struct store_allocation a[4] = {alloc("192.0.2.1", 1, "alice", 0),
+	                                alloc("192.0.2.1", 2, "alice", 0),
+	                                alloc("192.0.2.1", 3, "alice", 0),
+	                                alloc("192.0.2.1", 4, "bob", 0)};
+	struct store_allocation e = alloc("192.0.2.1", 5, "eve", 0);
+
+	cr_assert_eq(store_allocation_add(store, &a[0], &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &a[1], &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &a[2], &limits), EDQUOT);
+	cr_assert_eq(store_allocation_add(store, &a[3], &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &e, &limits), EDQUOT);
+	cr_assert_eq(count_of("alice"), 2);
+	cr_assert_eq(count_of("eve"), 0);
+	cr_assert_eq(total(), 3);
+}
+
+Test(store, a_quota_override_replaces_the_configured_quota)
+{
+	struct store_limits limits = {.user_quota = 1};
+	struct store_allocation a = alloc("192.0.2.1", 1, "alice", 0),
+	                        b = alloc("192.0.2.1", 2, "alice", 0),
+	                        c = alloc("192.0.2.1", 3, "alice", 0);
+	uint32_t quota;
+
+	cr_assert_eq(store_quota_get(store, "alice", &quota), ENOENT);
+	cr_assert_eq(store_quota_set(store, "alice", 2), 0);
+	cr_assert_eq(store_quota_get(store, "alice", &quota), 0);
+	cr_assert_eq(quota, 2);
+	cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &b, &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &c, &limits), EDQUOT);
+	cr_assert_eq(store_quota_set(store, "alice", 0), 0, "0 = unlimited");
+	cr_assert_eq(store_allocation_add(store, &c, &limits), 0);
+	cr_assert_eq(store_allocation_delete(store, &c.tuple), 0);
+	cr_assert_eq(store_quota_delete(store, "alice"), 0);
+	cr_assert_eq(store_quota_delete(store, "alice"), ENOENT);
+	cr_assert_eq(store_allocation_add(store, &c, &limits), EDQUOT,
+	             "back to the configured quota");
+}
+
+Test(store, delete_gives_quota_back_and_a_missing_tuple_is_enoent)
+{
+	struct store_limits limits = {.user_quota = 1};
+	struct store_allocation a = alloc("192.0.2.1", 1, "alice", 0),
+	                        b = alloc("192.0.2.1", 2, "alice", 0);
+
+	cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
+	cr_assert_eq(store_allocation_add(store, &b, &limits), EDQUOT);
+	cr_assert_eq(store_allocation_delete(store, &a.tuple), 0);
+	cr_assert_eq(count_of("alice"), 0);
+	cr_assert_eq(total(), 0);
+	cr_assert_eq(store_allocation_delete(store, &a.tuple), ENOENT);
+	cr_assert_eq(store_allocation_add(store, &b, &limits), 0);
+}
+
+Test(store, update_rewrites_the_record_and_keeps_the_counts)
+{
+	struct store_allocation a = alloc("192.0.2.1", 1, "alice", 0),
+	                        other = alloc("192.0.2.1", 2, "alice", 0);
+
+	cr_assert_eq(store_allocation_update(store, &a), ENOENT);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	a.expires += 600;
+	a.peer_count = 1;
+	a.peers[0].family = AF_INET;
+	cr_assert_eq(store_allocation_update(store, &a), 0);
+	cr_assert_eq(count_of("alice"), 1);
+	cr_assert_eq(total(), 1);
+	strcpy(a.quota_key, "mallory");
+	cr_assert_eq(store_allocation_update(store, &a), EINVAL);
+	cr_assert_eq(store_allocation_update(store, &other), ENOENT);
+}
+
+Test(store, worker_purge_removes_its_records_and_gives_quota_back)
+{
+	struct store_limits limits = {.user_quota = 3};
+	struct store_allocation a;
+	size_t removed = 0;
+
+	/* Interleaved with worker 2's records, so the cursor walks over
+	 * deletions next to each other and next to survivors. */
+	for (uint16_t port = 1; port <= 3; port++) {
+		a = alloc("192.0.2.1", port, "alice", 1);
+		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
+		a = alloc("192.0.2.1", 100 + port, "bob", 2);
+		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
+	}
+	a = alloc("192.0.2.1", 4, "alice", 1);
+	cr_assert_eq(store_allocation_add(store, &a, &limits), EDQUOT);
+	cr_assert_eq(store_worker_purge(store, 1, &removed), 0);
+	cr_assert_eq(removed, 3);
+	cr_assert_eq(count_of("alice"), 0);
+	cr_assert_eq(count_of("bob"), 3);
+	cr_assert_eq(total(), 3);
+	for (uint16_t port = 1; port <= 3; port++) {
+		a = alloc("192.0.2.1", port, "alice", 0);
+		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
+	}
+	cr_assert_eq(store_worker_purge(store, 7, NULL), 0);
+	cr_assert_eq(total(), 6);
+}
+
+Test(store, worker_purge_of_many_records_in_one_transaction)
+{
+	struct store_allocation a;
+	size_t removed = 0;
+
+	for (uint16_t i = 0; i < 2000; i++) {
+		a = alloc("192.0.2.1", i, i % 3 ? "alice" : "bob", i % 2);
+		cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	}
+	cr_assert_eq(store_worker_purge(store, 1, &removed), 0);
+	cr_assert_eq(removed, 1000);
+	cr_assert_eq(total(), 1000);
+	cr_assert_eq(count_of("alice") + count_of("bob"), 1000);
+	cr_assert_eq(store_worker_purge(store, 0, &removed), 0);
+	cr_assert_eq(removed, 1000);
+	cr_assert_eq(count_of("alice") + count_of("bob") + total(), 0);
+}
+
+static struct store_allocation full(void)
+{
+	struct store_allocation a = alloc("2001:db8::7", 40000, "alice", 5);
+
+	memset(a.username, 'u', sizeof(a.username) - 1);
+	memset(a.quota_key, 'q', sizeof(a.quota_key) - 1);
+	a.tuple.transport = 56;
+	a.pid = 4242;
+	a.relayed[1] = addr("2001:db8::10", 50001);
+	a.created = UINT64_MAX - 1;
+	a.expires = UINT64_MAX;
+	a.peer_count = STORE_MAX_PEERS;
+	for (int i = 0; i < STORE_MAX_PEERS; i++) {
+		a.peers[i].family = i % 2 ? AF_INET6 : AF_INET;
+		memset(a.peers[i].addr, i + 1, i % 2 ? 16 : 4);
+		a.peers[i].expires = 1000 + (uint64_t)i;
+	}
+	a.channel_count = STORE_MAX_CHANNELS;
+	for (int i = 0; i < STORE_MAX_CHANNELS; i++) {
+		a.channels[i].number = (uint16_t)(0x4000 + i);
+		a.channels[i].peer =
+		    addr(i % 2 ? "2001:db8::5" : "198.51.100.5",
+		         (uint16_t)(6000 + i));
+		a.channels[i].expires = 2000 + (uint64_t)i;
+	}
+	return a;
+}
+
+#define assert_same_addr(x, y) cr_assert_eq(memcmp(&(x), &(y), sizeof(x)), 0)
+
+/* Field by field: struct padding is not part of what the store keeps. */
+static void assert_same(const struct store_allocation *x,
+                        const struct store_allocation *y)
+{
+	cr_assert_eq(x->tuple.transport, y->tuple.transport);
+	assert_same_addr(x->tuple.client, y->tuple.client);
+	assert_same_addr(x->tuple.listener, y->tuple.listener);
+	cr_assert_str_eq(x->username, y->username);
+	cr_assert_str_eq(x->quota_key, y->quota_key);
+	cr_assert_eq(x->worker, y->worker);
+	cr_assert_eq(x->pid, y->pid);
+	assert_same_addr(x->relayed[0], y->relayed[0]);
+	assert_same_addr(x->relayed[1], y->relayed[1]);
+	cr_assert_eq(x->created, y->created);
+	cr_assert_eq(x->expires, y->expires);
+	cr_assert_eq(x->peer_count, y->peer_count);
+	for (int i = 0; i < x->peer_count; i++) {
+		cr_assert_eq(x->peers[i].family, y->peers[i].family);
+		assert_same_addr(x->peers[i].addr, y->peers[i].addr);
+		cr_assert_eq(x->peers[i].expires, y->peers[i].expires);
+	}
+	cr_assert_eq(x->channel_count, y->channel_count);
+	for (int i = 0; i < x->channel_count; i++) {
+		cr_assert_eq(x->channels[i].number, y->channels[i].number);
+		assert_same_addr(x->channels[i].peer, y->channels[i].peer);
+		cr_assert_eq(x->channels[i].expires, y->channels[i].expires);
+	}
+}
+
+struct seen {
+	int calls;
+	struct store_allocation last;
+};
+
+static int remember(const struct store_allocation *a, void *arg)
+{
+	struct seen *seen = arg;
+
+	seen->calls++;
+	seen->last = *a;
+	return 0;
+}
+
+static int stop_at_two(const struct store_allocation *a, void *arg)
+{
+	return ++*(int *)arg == 2 ? 77 : 0;
+}
+
+Test(store, foreach_returns_every_field_with_peers_and_channels)
+{
+	struct store_allocation a = full(),
+	                        small = alloc("10.0.0.1", 1, "b", 0);
+	struct seen seen = {0};
+	int calls = 0;
+
+	cr_assert_eq(store_allocation_add(store, &small, &unlimited), 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_allocation_foreach(store, remember, &seen), 0);
+	cr_assert_eq(seen.calls, 2);
+	/* IPv6 keys sort after IPv4 ones: the full record comes last. */
+	assert_same(&seen.last, &a);
+	cr_assert_eq(store_allocation_foreach(store, stop_at_two, &calls), 77);
+	cr_assert_eq(calls, 2);
+}
+
+Test(store, out_of_bounds_records_are_einval)
+{
+	struct store_allocation a = alloc("192.0.2.1", 1, "alice", 0);
+
+	a.peer_count = STORE_MAX_PEERS + 1;
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), EINVAL);
+	a = alloc("192.0.2.1", 1, "", 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), EINVAL);
+	a = alloc("192.0.2.1", 1, "alice", 0);
+	a.tuple.client.ss_family = AF_UNIX;
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), EINVAL);
+	a = alloc("192.0.2.1", 1, "alice", 0);
+	memset(a.username, 'x', sizeof(a.username));
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), EINVAL);
+	cr_assert_eq(total(), 0);
+}
+
+Test(store, clear_live_drops_records_and_counts_but_not_users)
+{
+	struct store_allocation a = alloc("192.0.2.1", 1, "alice", 0);
+	struct store_user user = {.name = "alice", .realm = "example.org"};
+	struct seen seen = {0};
+
+	cr_assert_eq(store_user_put(store, &user), 0);
+	cr_assert_eq(store_quota_set(store, "alice", 4), 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_clear_live(store), 0);
+	cr_assert_eq(total(), 0);
+	cr_assert_eq(count_of("alice"), 0);
+	cr_assert_eq(store_allocation_foreach(store, remember, &seen), 0);
+	cr_assert_eq(seen.calls, 0);
+	cr_assert_eq(store_user_get(store, "alice", &user), 0);
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+}
+
+Test(store, reader_check_finds_no_stale_reader)
+{
+	int dead = -1;
+
+	cr_assert_eq(store_reader_check(store, &dead), 0);
+	cr_assert_eq(dead, 0);
+	cr_assert_eq(store_reader_check(store, NULL), 0);
+}
+
+static int collect_names(const struct store_user *user, void *arg)
+{
+	strcat(arg, user->name);
+	strcat(arg, ",");
+	return 0;
+}
+
+Test(store, users_put_get_replace_delete_and_foreach)
+{
+	struct store_user bob = {.name = "bob", .realm = "example.org"},
+	                  alice = {.name = "alice", .realm = "r"}, got;
+	char names[64] = "", long_name[600];
+
+	memset(bob.key_md5, 0xaa, sizeof(bob.key_md5));
+	memset(bob.key_sha256, 0xbb, sizeof(bob.key_sha256));
+	cr_assert_eq(store_user_get(store, "bob", &got), ENOENT);
+	cr_assert_eq(store_user_put(store, &bob), 0);
+	cr_assert_eq(store_user_put(store, &alice), 0);
+	cr_assert_eq(store_user_get(store, "bob", &got), 0);
+	cr_assert_eq(memcmp(&got, &bob, sizeof(got)), 0);
+	bob.key_md5[0] = 1; /* passwd */
+	strcpy(bob.realm, "other.example");
+	cr_assert_eq(store_user_put(store, &bob), 0);
+	cr_assert_eq(store_user_get(store, "bob", &got), 0);
+	cr_assert_eq(memcmp(&got, &bob, sizeof(got)), 0);
+	cr_assert_eq(store_user_foreach(store, collect_names, names), 0);
+	cr_assert_str_eq(names, "alice,bob,");
+	cr_assert_eq(store_user_delete(store, "bob"), 0);
+	cr_assert_eq(store_user_delete(store, "bob"), ENOENT);
+	cr_assert_eq(store_user_get(store, "bob", &got), ENOENT);
+	memset(long_name, 'n', 512);
+	long_name[512] = '\0';
+	cr_assert_eq(store_user_get(store, long_name, &got), EINVAL);
+	cr_assert_eq(store_user_get(store, "", &got), EINVAL);
+}
+
+Test(store, strerror_explains_store_and_lmdb_codes)
+{
+	cr_assert_str_eq(store_strerror(EDQUOT), "allocation quota reached");
+	cr_assert_not_null(
+	    strstr(store_strerror(MDB_MAP_FULL), "MDB_MAP_FULL"));
+	cr_assert_not_null(
+	    strstr(store_strerror(MDB_KEYEXIST), "MDB_KEYEXIST"));
+	cr_assert_str_eq(store_strerror(ENOENT), strerror(ENOENT));
+}
