@@ -116,7 +116,10 @@ static int try_relay_port(const struct net_relay_request *request,
 		 * too; with the R bit it is kept for the reservation, with
 		 * SO_REUSEPORT so that whichever worker redeems the token can
 		 * bind it (net_relay_redeem). */
-		struct net_udp_options reserved = *request->options;
+		struct net_udp_options reserved = {0};
+
+		if (request->options != NULL)
+			reserved = *request->options;
 
 		reserved.reuseport = request->reserve_next;
 		err = net_udp_bind_port(request->addr, port + 1, &reserved,
