@@ -90,6 +90,12 @@ tests() {
 	build build/fuzz CC=clang --enable-fuzzing --disable-tests
 	(cd build/fuzz && make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}")
 	mandoc -T lint -W warning man/*.[0-9]
+	# The .deb and .rpm: built, and the .deb installed, run, upgraded and
+	# purged on this machine (tests/packaging/test-packages.sh), so only in
+	# CI or when asked.
+	if [ "${CI:-}" = true ] || [ "${TURNPIKE_TEST_PACKAGES:-}" = 1 ]; then
+		sh tests/packaging/test-packages.sh build/packages
+	fi
 	echo "quickstart: all tests passed"
 }
 

@@ -81,6 +81,24 @@ struct auth_identity {
 	bool rest; /* REST API credentials */
 };
 
+/* A user's long-term keys (RFC 8489 §9.2.2), made with the realm of the
+ * context's configuration. */
+struct auth_user_keys {
+	uint8_t key_md5[16];
+	uint8_t key_sha256[32];
+};
+
+/*
+ * Finds a user that is not in the configuration (the store's user
+ * database, which the auth module does not know). name is the request's
+ * USERNAME, not NUL-terminated, name_len bytes. Must return ENOENT for a
+ * user whose keys were made for another realm than conf->realm. Returns
+ * 0 and fills *out; ENOENT when there is no such user; another errno
+ * value when the lookup failed (the request then gets 500).
+ */
+typedef int (*auth_lookup_user_fn)(void *arg, const char *name, size_t name_len,
+                                   struct auth_user_keys *out);
+
 /* Everything the check needs; all borrowed. */
 struct auth_context {
 	const struct conf
@@ -88,6 +106,11 @@ struct auth_context {
 	const struct auth_nonce_key *nonce_key;
 	const struct sockaddr *client;
 	uint64_t now; /* CLOCK_REALTIME seconds */
+	/* Optional (NULL: static users only): asked for a USERNAME that
+	 * is not a static user, before the REST check. A USERHASH finds
+	 * static users only. */
+	auth_lookup_user_fn lookup_user;
+	void *lookup_arg;
 };
 
 /*
@@ -102,7 +125,9 @@ struct auth_context {
  *       inconsistent with what we offered;
  *   438 a stale or foreign nonce with otherwise valid credentials (respond
  *       with a fresh NONCE, REALM and PASSWORD-ALGORITHMS);
- *   500 OpenSSL could not compute a digest.
+ *   500 OpenSSL could not compute a digest, or ctx->lookup_user failed.
+ * A USERNAME names a static user, else one ctx->lookup_user finds, else
+ * REST credentials.
  * The checks run in the order of §9.2.4, so the nonce is judged last: a
  * 438 tells the client its credentials are right and only the nonce is
  * not. The digest comparison is constant-time (CRYPTO_memcmp). Keys

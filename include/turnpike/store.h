@@ -185,6 +185,53 @@ int store_quota_get(struct store *store, const char *quota_key,
                     uint32_t *quota);
 int store_quota_delete(struct store *store, const char *quota_key);
 
+/*
+ * The master's status snapshot, for turnpikectl status. The per-worker
+ * counters live in the master's anonymous shared memory, which no other
+ * process can map, so the master publishes them here once a second; a
+ * snapshot a few seconds old means the master is gone. Kept in the
+ * metadata table, written without fsync like the live tables, and not
+ * cleared by store_clear_live (the master overwrites it at once).
+ */
+#define STORE_STATUS_WORKERS_MAX 1024 /* as turnpiked -w and `workers` */
+#define STORE_STATUS_PATH_MAX    4096
+#define STORE_STATUS_ERROR_MAX   512
+
+/* One worker slot, counters since that worker's start. */
+struct store_status_worker {
+	uint32_t index;
+	pid_t pid; /* 0 while the slot waits to be respawned */
+	uint64_t allocations;
+	uint64_t client_packets, client_bytes; /* relayed client -> peer */
+	uint64_t peer_packets, peer_bytes;     /* relayed peer -> client */
+	/* Relayed packets dropped: no permission, no channel, Send
+	 * indication refused. */
+	uint64_t drops;
+};
+
+/* Strings are NUL-terminated. Only the first worker_count workers are
+ * stored. Large (about 64 KiB): allocate it rather than put it on the
+ * stack. */
+struct store_status {
+	pid_t master_pid;
+	uint64_t started;    /* the master's start, wall-clock seconds */
+	uint64_t time;       /* of the snapshot, wall-clock seconds */
+	uint64_t generation; /* of the running configuration */
+	char config_path[STORE_STATUS_PATH_MAX];
+	uint64_t reloads;          /* reloads asked for (SIGHUP) */
+	uint64_t last_reload_time; /* wall-clock seconds; 0 = none yet */
+	/* Why the last reload was refused; empty when it was applied. */
+	char last_reload_error[STORE_STATUS_ERROR_MAX];
+	uint32_t worker_count;
+	struct store_status_worker workers[STORE_STATUS_WORKERS_MAX];
+};
+
+/* Replaces the snapshot. EINVAL for a worker_count past the maximum or
+ * an unterminated string. */
+int store_status_put(struct store *store, const struct store_status *status);
+/* ENOENT when no master has published one; EIO when it is damaged. */
+int store_status_get(struct store *store, struct store_status *status);
+
 /* A message for a store error code: the store's meaning of EDQUOT,
  * EPROTO, EROFS and ENOSPC, mdb_strerror for raw LMDB codes, strerror
  * for other errno values. */

@@ -26,10 +26,16 @@ struct worker_params {
 	struct metrics_worker *metrics; /* this worker's block, borrowed */
 	/* The master's nonce key: any worker verifies any nonce. */
 	const struct auth_nonce_key *nonce_key;
+	/* The file SIGHUP re-reads (DESIGN.md section 7). */
+	const char *config_path;
 };
 
 /*
- * Runs the worker until SIGTERM or SIGINT. Takes over the listener
+ * Runs the worker until SIGTERM or SIGINT (or the end of a SIGQUIT drain).
+ * SIGHUP re-reads params->config_path: a valid file replaces the
+ * configuration for every later request and packet (users, secrets,
+ * quotas, peer policy, lifetimes, log level) without touching a live
+ * allocation; a file with an error is logged and changes nothing. Takes over the listener
  * descriptors. Returns 0 on a clean stop, or an errno value when the loop
  * could not be set up.
  */

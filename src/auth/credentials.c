@@ -244,42 +244,78 @@ static void identity_set_key(struct auth_identity *identity,
 	identity->by_userhash = req->userhash != NULL;
 }
 
-/* A static user: the keys were made with the realm at load time. Returns
- * 0, 401 (no such user, wrong integrity), 400 or 500. */
-static int check_static(const struct auth_context *ctx,
-                        const struct stun_msg *msg,
-                        const struct auth_request *req,
-                        struct auth_identity *identity)
+/* A user's name and keys, once found. */
+struct auth_user {
+	const char *name; /* borrowed: the static user's, or the request's */
+	size_t name_len;
+	struct auth_user_keys keys;
+};
+
+/* The user the request names: a static one, else, by USERNAME only, one
+ * the context's lookup knows (a USERHASH cannot be turned back into the
+ * name to look up). Returns 0, ENOENT, or another errno value. */
+static int find_user(const struct auth_context *ctx,
+                     const struct auth_request *req, struct auth_user *user)
 {
-	const struct conf_user *user = NULL;
+	const struct conf_user *found = NULL;
+	int rc;
+
+	rc = find_static_user(ctx->conf, req, &found);
+	if (rc == 0) {
+		user->name = found->name;
+		user->name_len = strlen(found->name);
+		memcpy(user->keys.key_md5, found->key_md5,
+		       sizeof(user->keys.key_md5));
+		memcpy(user->keys.key_sha256, found->key_sha256,
+		       sizeof(user->keys.key_sha256));
+		return 0;
+	}
+	if (rc != ENOENT || ctx->lookup_user == NULL || req->username == NULL)
+		return rc;
+	user->name = (const char *)req->username;
+	user->name_len = req->username_len;
+	return ctx->lookup_user(ctx->lookup_arg, user->name, user->name_len,
+	                        &user->keys);
+}
+
+/* A user with long-term keys: a static one, whose keys were made with
+ * the realm at load time, or a looked-up one, whose keys the lookup
+ * checked against the realm. Returns 0, 401 (no such user, wrong
+ * integrity), 400 or 500. */
+static int check_user(const struct auth_context *ctx,
+                      const struct stun_msg *msg,
+                      const struct auth_request *req,
+                      struct auth_identity *identity)
+{
+	struct auth_user user;
 	const uint8_t *key;
 	size_t key_len;
 	int code;
 
-	switch (find_static_user(ctx->conf, req, &user)) {
-	case 0:
-		break;
-	case ENOENT: /* §9.2.4: a USERNAME or USERHASH not valid: 401 */
-		return 401;
-	default:
-		return 500;
+	memset(&user, 0, sizeof(user));
+	code = find_user(ctx, req, &user);
+	if (code != 0) {
+		OPENSSL_cleanse(&user.keys, sizeof(user.keys));
+		/* §9.2.4: a USERNAME or USERHASH not valid: 401 */
+		return code == ENOENT ? 401 : 500;
 	}
 	if (req->algorithm == STUN_PASSWORD_ALGORITHM_SHA256) {
-		key = user->key_sha256;
-		key_len = sizeof(user->key_sha256);
+		key = user.keys.key_sha256;
+		key_len = sizeof(user.keys.key_sha256);
 	} else {
-		key = user->key_md5;
-		key_len = sizeof(user->key_md5);
+		key = user.keys.key_md5;
+		key_len = sizeof(user.keys.key_md5);
 	}
 	code = verify_integrity(msg, req, key, key_len);
-	if (code != 0)
-		return code;
-	identity_set_key(identity, req, key, key_len);
-	copy_string(identity->username, sizeof(identity->username), user->name,
-	            strlen(user->name));
-	copy_string(identity->quota_key, sizeof(identity->quota_key),
-	            user->name, strlen(user->name));
-	return 0;
+	if (code == 0) {
+		identity_set_key(identity, req, key, key_len);
+		copy_string(identity->username, sizeof(identity->username),
+		            user.name, user.name_len);
+		copy_string(identity->quota_key, sizeof(identity->quota_key),
+		            user.name, user.name_len);
+	}
+	OPENSSL_cleanse(&user.keys, sizeof(user.keys));
+	return code;
 }
 
 /* The long-term key (§9.2.2) for REST credentials under one secret. */
@@ -382,9 +418,9 @@ int auth_check_request(const struct auth_context *ctx,
 	/* §9.2.4: credentials for another realm are not valid here. */
 	if (!realm_matches(ctx->conf, &req))
 		return 401;
-	code = check_static(ctx, msg, &req, identity);
-	/* A static user comes first; a name that also reads as REST
-	 * credentials gets the REST check when the static one fails. */
+	code = check_user(ctx, msg, &req, identity);
+	/* A user with keys comes first; a name that also reads as REST
+	 * credentials gets the REST check when that one fails. */
 	if (code == 401)
 		code = check_rest(ctx, msg, &req, identity);
 	if (code == 0)

@@ -4,4 +4,5 @@ libturnpike_a_SOURCES += \
 	src/master/workers.c \
 	src/master/privileges.c \
 	src/master/pidfile.c \
+	src/master/status.c \
 	src/master/master_private.h

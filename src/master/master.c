@@ -92,17 +92,30 @@ static void reload(struct master *master)
 	struct conf *fresh = NULL;
 	char err[512];
 
+	/* The outcome goes into the next status snapshot, published at
+	 * once, where turnpikectl reload waits for it. */
+	master->reloads++;
+	master->last_reload = time(NULL);
+	master->status_time = 0;
 	if (conf_load(master->options->config_path, &fresh, err, sizeof(err)) !=
 	    0) {
 		log_msg(LOG_ERR,
 		        "reload refused, keeping the running "
 		        "configuration: %s",
 		        err);
+		snprintf(master->last_reload_error,
+		         sizeof(master->last_reload_error), "%s", err);
 		return;
 	}
+	master->last_reload_error[0] = '\0';
 	log_set_level(fresh->log_level);
-	log_info("reloaded %s: log level applied; other changes need a "
-	         "restart in this version",
+	/* DESIGN.md section 7: each worker re-reads the file and swaps its
+	 * configuration; its allocations keep their sockets. Listener and
+	 * worker-count changes need a new generation (not in this version). */
+	master_signal_workers(master, SIGHUP);
+	log_info("reloaded %s: the workers apply users, secrets, quotas, "
+	         "peer policy, lifetimes and log level; listener and "
+	         "worker-count changes need a restart",
 	         master->options->config_path);
 	conf_free(fresh);
 }
@@ -150,7 +163,13 @@ static void cycle(struct master *master)
 	sigemptyset(&wait_set);
 	for (;;) {
 		flag_alarm = 0;
+		if (time(NULL) != master->status_time)
+			master_publish_status(master);
 		next = master_respawn_due(master);
+		/* Wake for the next respawn, and at least once a second for
+		 * the status snapshot. */
+		if (next == 0 || next > MASTER_STATUS_SECONDS)
+			next = MASTER_STATUS_SECONDS;
 		alarm(next);
 		if (!flag_reap && !flag_terminate && !flag_quit &&
 		    !flag_reload && !flag_reopen)
@@ -216,6 +235,8 @@ int master_run(struct conf *conf, const struct master_options *options)
 	memset(&master, 0, sizeof(master));
 	master.conf = conf;
 	master.options = options;
+	master.started = time(NULL);
+	master.generation = 1;
 	master.worker_count =
 	    (size_t)(options->workers > 0 ? options->workers
 	                                  : conf_worker_count(conf));

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -23,6 +24,8 @@
 #define MASTER_MAX_BACKOFF_SECONDS 30
 /* How long SIGTERM waits for workers before SIGKILL. */
 #define MASTER_STOP_SECONDS 5
+/* How often the status snapshot is published for turnpikectl. */
+#define MASTER_STATUS_SECONDS 1
 
 /* One slot of the process table. */
 struct master_worker {
@@ -46,6 +49,14 @@ struct master {
 	struct master_worker *workers;
 	size_t worker_count;
 	bool stopping; /* no more respawns */
+	/* For the status snapshot (status.c). */
+	time_t started;
+	uint64_t generation;
+	time_t status_time; /* of the last publication; 0 = publish now */
+	int status_error;   /* of the last publication, logged once */
+	uint64_t reloads;
+	time_t last_reload;
+	char last_reload_error[STORE_STATUS_ERROR_MAX]; /* empty: applied */
 };
 
 /* listeners.c: binds every slot's listener sockets. */
@@ -69,6 +80,10 @@ void master_wait_workers(struct master *master, unsigned timeout);
 /* privileges.c: drops root for conf->run_user, keeping what binding
  * privileged ports needs. */
 int master_drop_privileges(const struct conf *conf);
+
+/* status.c: publishes the status snapshot into the store, one entry per
+ * worker slot (turnpikectl status). */
+void master_publish_status(struct master *master);
 
 /* pidfile.c */
 int master_write_pid_file(const char *path);

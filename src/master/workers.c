@@ -52,6 +52,7 @@ run_child(struct master *master, size_t slot)
 	    .listener_count = w->listener_count,
 	    .metrics = &master->shm.workers[slot],
 	    .nonce_key = &master->nonce_key,
+	    .config_path = master->options->config_path,
 	};
 	err = worker_run(&params);
 	_exit(err == 0 ? 0 : 1);

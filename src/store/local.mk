@@ -3,4 +3,5 @@ libturnpike_a_SOURCES += \
 	src/store/record.c \
 	src/store/allocations.c \
 	src/store/users.c \
+	src/store/status.c \
 	src/store/store_private.h

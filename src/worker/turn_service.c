@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "turnpike/log.h"
 #include "turnpike/net.h"
+#include "turnpike/store.h"
 #include "allocation.h"
 #include "response.h"
 
@@ -32,6 +34,36 @@ static void answer_binding(struct request *req)
 	response_send(req->worker, req->dg, &r, NULL);
 }
 
+/* The users of the store's database (turnpikectl users), read at each
+ * request so that a change needs no reload; keys made for another realm
+ * cannot match ours. */
+static int lookup_store_user(void *arg, const char *name, size_t name_len,
+                             struct auth_user_keys *out)
+{
+	const struct worker *worker = arg;
+	struct store_user user;
+	char key[STORE_NAME_MAX];
+	int err;
+
+	if (worker->store == NULL || name_len == 0 || name_len >= sizeof(key) ||
+	    memchr(name, '\0', name_len) != NULL)
+		return ENOENT;
+	memcpy(key, name, name_len);
+	key[name_len] = '\0';
+	err = store_user_get(worker->store, key, &user);
+	if (err == EINVAL) /* longer than a store key: no such user */
+		err = ENOENT;
+	if (err == 0 && strcmp(user.realm, worker->conf->realm) != 0)
+		err = ENOENT;
+	if (err == 0) {
+		memcpy(out->key_md5, user.key_md5, sizeof(out->key_md5));
+		memcpy(out->key_sha256, user.key_sha256,
+		       sizeof(out->key_sha256));
+	}
+	explicit_bzero(&user, sizeof(user));
+	return err;
+}
+
 static int authenticate(struct request *req)
 {
 	struct auth_context ctx = {
@@ -39,6 +71,8 @@ static int authenticate(struct request *req)
 	    .nonce_key = &req->worker->nonce_key,
 	    .client = req->dg->from,
 	    .now = worker_wall_now(),
+	    .lookup_user = lookup_store_user,
+	    .lookup_arg = req->worker,
 	};
 	int code;
 
@@ -164,6 +198,12 @@ static int handle_refresh(struct request *req)
 	              ? 0
 	              : turn_lifetime_grant(req->worker->conf, attr != NULL,
 	                                    requested);
+	/* The record goes first: once the client reads the answer its quota
+	 * must already be free. */
+	if (granted == 0 && a->recorded) {
+		allocation_record_delete(a);
+		a->recorded = false;
+	}
 	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
 	stun_put_u32(&r.w, STUN_ATTR_LIFETIME, granted);
 	response_send(req->worker, req->dg, &r, &req->identity);

@@ -56,6 +56,29 @@ static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("draining %zu allocations", worker->allocations.count);
 }
 
+/* SIGHUP (DESIGN.md section 7): settings that do not touch sockets take
+ * effect for every later request and packet; live allocations keep their
+ * sockets, permissions and channels. Listener and worker-count changes
+ * are the master's business. */
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *worker = arg;
+	struct conf *fresh = NULL;
+	char err[512];
+
+	if (conf_load(worker->config_path, &fresh, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "reload refused: %s", err);
+		return;
+	}
+	worker->conf = fresh;
+	turn_peer_policy_init(&worker->peer_policy, fresh);
+	log_set_level(fresh->log_level);
+	conf_free(worker->reloaded);
+	worker->reloaded = fresh;
+	log_info("configuration reloaded; %zu allocations kept",
+	         worker->allocations.count);
+}
+
 static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
 {
 	if (log_reopen() != 0)
@@ -135,8 +158,11 @@ static int add_signals(struct worker *worker)
 	if (err == 0)
 		err = add_signal(worker, &worker->sigusr1_event, SIGUSR1,
 		                 on_reopen_signal);
-	/* The master's terminal signals are not ours to act on. */
-	signal(SIGHUP, SIG_IGN);
+	if (err == 0 && worker->config_path != NULL)
+		err = add_signal(worker, &worker->sighup_event, SIGHUP,
+		                 on_reload_signal);
+	else if (err == 0)
+		signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	return err;
 }
@@ -167,10 +193,12 @@ static void worker_free(struct worker *worker)
 	free_event(worker->sigint_event);
 	free_event(worker->sigquit_event);
 	free_event(worker->sigusr1_event);
+	free_event(worker->sighup_event);
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	free(worker->buffers);
 	free(worker->sources);
+	conf_free(worker->reloaded);
 }
 
 static int worker_setup(struct worker *worker,
@@ -183,6 +211,7 @@ static int worker_setup(struct worker *worker,
 	worker->conf = params->conf;
 	worker->metrics = params->metrics;
 	worker->nonce_key = *params->nonce_key;
+	worker->config_path = params->config_path;
 	for (i = 0; i < WORKER_RESERVATIONS; i++)
 		worker->reservations[i].fd = -1;
 	if (getrandom(&worker->random_state, sizeof(worker->random_state), 0) !=

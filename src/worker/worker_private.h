@@ -86,7 +86,11 @@ struct worker {
 	const struct conf *conf;
 	struct event_base *base;
 	struct event *sigterm_event, *sigint_event, *tick_event;
-	struct event *sigquit_event, *sigusr1_event;
+	struct event *sigquit_event, *sigusr1_event, *sighup_event;
+	const char *config_path;
+	/* The configuration this worker started with belongs to the master;
+	 * one loaded by a reload is ours to free. */
+	struct conf *reloaded;
 	/* This process's own LMDB environment (DESIGN.md section 1). */
 	struct store *store;
 	/* SIGQUIT: listeners closed, no new allocations; exit when the last

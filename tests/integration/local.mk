@@ -9,7 +9,10 @@ INTEGRATION_TESTS = \
 	tests/integration/prefork_quota.sh \
 	tests/integration/prefork_spread.sh \
 	tests/integration/prefork_crash.sh \
-	tests/integration/prefork_flood.sh
+	tests/integration/prefork_flood.sh \
+	tests/integration/bench_smoke.sh \
+	tests/integration/ctl.sh \
+	tests/integration/reload.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump
@@ -19,5 +22,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/stunprobe.py tests/integration/turnclient.py \
 	tests/integration/aioice_client.py
 AM_TESTS_ENVIRONMENT = TURNPIKED='$(abs_top_builddir)/turnpiked'; \
+	TURNPIKECTL='$(abs_top_builddir)/turnpikectl'; \
 	STOREDUMP='$(abs_top_builddir)/tests/integration/storedump'; \
-	export TURNPIKED STOREDUMP;
+	TURNPIKE_BENCH='$(abs_top_builddir)/turnpike-bench'; \
+	export TURNPIKED TURNPIKECTL STOREDUMP TURNPIKE_BENCH;

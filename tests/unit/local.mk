@@ -5,7 +5,8 @@ UNIT_TESTS = \
 	tests/unit/test_auth \
 	tests/unit/test_turn \
 	tests/unit/test_net \
-	tests/unit/test_store
+	tests/unit/test_store \
+	tests/unit/test_ratelimit
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -46,3 +47,10 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c \
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c \
+	tests/unit/test_ratelimit_shared.c tests/unit/test_ratelimit_pacer.c \
+	tests/unit/test_ratelimit.h
+tests_unit_test_ratelimit_CFLAGS = $(UNIT_CFLAGS) $(PTHREAD_CFLAGS)
+tests_unit_test_ratelimit_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_ratelimit_LDADD = $(UNIT_LDADD)

@@ -1014,3 +1014,153 @@ Test(auth_rest, same_user_refused_once_credentials_expire)
 	             0);
 	cr_assert_eq(check_same(&req, &owner), 401);
 }
+
+/* ---- Users found through the context's lookup (the store's database) ---- */
+
+/* A fake user database: "erin" with "secret-garden" in our realm, and a
+ * record of what it was asked. */
+struct fake_db {
+	int calls;
+	char last_name[64];
+	int fail; /* returned instead of a lookup, when not 0 */
+};
+
+static int fake_lookup(void *arg, const char *name, size_t name_len,
+                       struct auth_user_keys *out)
+{
+	struct fake_db *db = arg;
+	struct conf_user erin;
+
+	db->calls++;
+	snprintf(db->last_name, sizeof(db->last_name), "%.*s", (int)name_len,
+	         name);
+	if (db->fail != 0)
+		return db->fail;
+	if (name_len != 4 || memcmp(name, "erin", 4) != 0)
+		return ENOENT;
+	make_user(&erin, "erin", "secret-garden");
+	memcpy(out->key_md5, erin.key_md5, sizeof(out->key_md5));
+	memcpy(out->key_sha256, erin.key_sha256, sizeof(out->key_sha256));
+	return 0;
+}
+
+static void use_fake_db(struct fake_db *db)
+{
+	memset(db, 0, sizeof(*db));
+	ctx.lookup_user = fake_lookup;
+	ctx.lookup_arg = db;
+}
+
+Test(auth, looked_up_user_authenticates_with_its_name_as_quota_key)
+{
+	struct request req = request_for("erin", "secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(db.calls, 1);
+	cr_assert_str_eq(db.last_name, "erin");
+	cr_assert_str_eq(identity.username, "erin");
+	cr_assert_str_eq(identity.quota_key, "erin");
+	cr_assert_eq(identity.key_len, 16);
+	cr_assert_not(identity.rest);
+}
+
+Test(auth, looked_up_user_with_sha256_uses_its_sha256_key)
+{
+	struct request req = request_for("erin", "secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	request_with_algorithm(&req, STUN_PASSWORD_ALGORITHM_SHA256);
+	req.integrity = INTEGRITY_SHA256;
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(identity.key_len, 32);
+}
+
+Test(auth, looked_up_user_with_wrong_password_gets_401)
+{
+	struct request req = request_for("erin", "wonderland");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &identity), 401);
+	cr_assert_eq(identity.key_len, 0);
+}
+
+Test(auth, static_user_is_found_without_the_lookup)
+{
+	struct request req = request_for("alice", "wonderland");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(db.calls, 0);
+}
+
+Test(auth, user_unknown_to_the_lookup_gets_401)
+{
+	struct request req = request_for("mallory", "wonderland");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &identity), 401);
+	cr_assert_eq(db.calls, 1);
+}
+
+Test(auth, failing_lookup_gets_500)
+{
+	struct request req = request_for("erin", "secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	db.fail = EIO;
+	cr_assert_eq(check(&req, &identity), 500);
+}
+
+Test(auth, userhash_is_not_looked_up)
+{
+	struct request req = request_for(NULL, "secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	req.userhash = "erin";
+	req.key_name = "erin";
+	cr_assert_eq(check(&req, &identity), 401);
+	cr_assert_eq(db.calls, 0);
+}
+
+Test(auth_rest, rest_credentials_checked_after_the_lookup_finds_nothing)
+{
+	char username[64], password[AUTH_REST_PASSWORD_SIZE];
+	struct auth_identity identity;
+	struct fake_db db;
+	struct request req;
+
+	use_fake_db(&db);
+	rest_username(username, sizeof(username), NOW + 3600, "dave");
+	rest_password("north", username, password);
+	req = request_for(username, password);
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(db.calls, 1);
+	cr_assert(identity.rest);
+	cr_assert_str_eq(identity.quota_key, "dave");
+}
+
+Test(auth, looked_up_user_still_needs_a_fresh_nonce)
+{
+	struct request req = request_for("erin", "secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	req.nonce = "f00dcafe";
+	cr_assert_eq(check(&req, &identity), 438);
+}

@@ -423,3 +423,71 @@ Test(store, strerror_explains_store_and_lmdb_codes)
 	    strstr(store_strerror(MDB_KEYEXIST), "MDB_KEYEXIST"));
 	cr_assert_str_eq(store_strerror(ENOENT), strerror(ENOENT));
 }
+
+/* ---- The master's status snapshot ---------------------------------------- */
+
+static struct store_status *status_example(uint32_t workers)
+{
+	struct store_status *s = calloc(1, sizeof(*s));
+
+	cr_assert_not_null(s);
+	s->master_pid = 4242;
+	s->started = 1700000000;
+	s->time = 1700000100;
+	s->generation = 3;
+	strcpy(s->config_path, "/etc/turnpike/turnpike.conf");
+	s->reloads = 2;
+	s->last_reload_time = 1700000050;
+	strcpy(s->last_reload_error, "turnpike.conf:7: unknown key 'relm'");
+	s->worker_count = workers;
+	for (uint32_t i = 0; i < workers; i++) {
+		s->workers[i].index = i;
+		s->workers[i].pid = (pid_t)(5000 + i);
+		s->workers[i].allocations = i * 10;
+		s->workers[i].client_packets = UINT64_MAX - i;
+		s->workers[i].client_bytes = (uint64_t)1 << 40;
+		s->workers[i].peer_packets = 7;
+		s->workers[i].peer_bytes = 8;
+		s->workers[i].drops = 9;
+	}
+	return s;
+}
+
+Test(store, status_is_enoent_until_published_then_read_back_whole)
+{
+	struct store_status *put = status_example(3),
+	                    *got = calloc(1, sizeof(*got));
+
+	cr_assert_eq(store_status_get(store, got), ENOENT);
+	cr_assert_eq(store_status_put(store, put), 0);
+	cr_assert_eq(store_status_get(store, got), 0);
+	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
+	put->worker_count = STORE_STATUS_WORKERS_MAX;
+	memset(put->last_reload_error, 0, sizeof(put->last_reload_error));
+	cr_assert_eq(store_status_put(store, put), 0, "replaced, largest");
+	cr_assert_eq(store_status_get(store, got), 0);
+	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
+	free(put);
+	free(got);
+}
+
+Test(store, status_out_of_bounds_is_einval_and_survives_clear_live)
+{
+	struct store_status *s = status_example(1);
+	struct store *reader;
+
+	s->worker_count = STORE_STATUS_WORKERS_MAX + 1;
+	cr_assert_eq(store_status_put(store, s), EINVAL);
+	s->worker_count = 1;
+	memset(s->config_path, 'x', sizeof(s->config_path));
+	cr_assert_eq(store_status_put(store, s), EINVAL);
+	s->config_path[0] = '\0';
+	cr_assert_eq(store_status_put(store, s), 0);
+	cr_assert_eq(store_clear_live(store), 0);
+	cr_assert_eq(store_open(dir, STORE_READ_ONLY, &reader), 0);
+	cr_assert_eq(store_status_get(reader, s), 0, "a reader sees it");
+	cr_assert_eq(s->worker_count, 1);
+	cr_assert_eq(store_status_put(reader, s), EROFS);
+	store_close(reader);
+	free(s);
+}

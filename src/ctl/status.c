@@ -1,0 +1,437 @@
+/*
+ * status and allocations: what the master published and what the
+ * workers recorded, read from the store in read-only transactions.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "turnpike/net.h"
+#include "ctl.h"
+
+const char *ctl_format_duration(uint64_t seconds, char *buf, size_t size)
+{
+	uint64_t d = seconds / 86400, h = seconds / 3600 % 24,
+	         m = seconds / 60 % 60, s = seconds % 60;
+
+	if (d > 0)
+		snprintf(buf, size,
+		         "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m", d, h, m);
+	else if (h > 0)
+		snprintf(buf, size,
+		         "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", h, m, s);
+	else if (m > 0)
+		snprintf(buf, size, "%" PRIu64 "m %02" PRIu64 "s", m, s);
+	else
+		snprintf(buf, size, "%" PRIu64 "s", s);
+	return buf;
+}
+
+const char *ctl_format_time(uint64_t wall, char *buf, size_t size)
+{
+	time_t t = (time_t)wall;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "%" PRIu64, wall);
+	return buf;
+}
+
+static uint64_t since(uint64_t then, uint64_t now)
+{
+	return now > then ? now - then : 0;
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+static void add_worker(struct store_status_worker *total,
+                       const struct store_status_worker *w)
+{
+	total->allocations += w->allocations;
+	total->client_packets += w->client_packets;
+	total->client_bytes += w->client_bytes;
+	total->peer_packets += w->peer_packets;
+	total->peer_bytes += w->peer_bytes;
+	total->drops += w->drops;
+}
+
+static void print_worker_row(const char *label, const char *pid,
+                             const struct store_status_worker *w)
+{
+	printf("%6s %8s %11" PRIu64 " %13" PRIu64 " %15" PRIu64 " %13" PRIu64
+	       " %15" PRIu64 " %9" PRIu64 "\n",
+	       label, pid, w->allocations, w->client_packets, w->client_bytes,
+	       w->peer_packets, w->peer_bytes, w->drops);
+}
+
+static void print_reload(const struct store_status *s)
+{
+	char when[64];
+
+	if (s->last_reload_time == 0) {
+		printf("last reload:   none\n");
+		return;
+	}
+	ctl_format_time(s->last_reload_time, when, sizeof(when));
+	if (s->last_reload_error[0] == '\0')
+		printf("last reload:   %s, applied\n", when);
+	else
+		printf("last reload:   %s, refused: %s\n", when,
+		       s->last_reload_error);
+}
+
+static void print_status_text(const struct store_status *s)
+{
+	struct store_status_worker total = {0};
+	char up[64], started[64], label[16], pid[16];
+	uint64_t now = (uint64_t)time(NULL);
+	bool waiting = false;
+	uint32_t i;
+
+	printf("turnpiked:     running, master pid %ld, up %s (since %s)\n",
+	       (long)s->master_pid,
+	       ctl_format_duration(since(s->started, now), up, sizeof(up)),
+	       ctl_format_time(s->started, started, sizeof(started)));
+	printf("configuration: %s (generation %" PRIu64 ")\n", s->config_path,
+	       s->generation);
+	print_reload(s);
+	printf("snapshot:      %" PRIu64 " s old\n\n", since(s->time, now));
+	printf("%6s %8s %11s %13s %15s %13s %15s %9s\n", "WORKER", "PID",
+	       "ALLOCATIONS", "C>P PACKETS", "C>P BYTES", "P>C PACKETS",
+	       "P>C BYTES", "DROPS");
+	for (i = 0; i < s->worker_count; i++) {
+		const struct store_status_worker *w = &s->workers[i];
+
+		snprintf(label, sizeof(label), "%" PRIu32, w->index);
+		if (w->pid > 0)
+			snprintf(pid, sizeof(pid), "%ld", (long)w->pid);
+		else
+			snprintf(pid, sizeof(pid), "-");
+		waiting |= w->pid <= 0;
+		print_worker_row(label, pid, w);
+		add_worker(&total, w);
+	}
+	print_worker_row("total", "", &total);
+	printf("\nC>P: relayed from clients to peers; P>C: from peers to "
+	       "clients.\n");
+	if (waiting)
+		printf("PID -: the worker is waiting to be restarted.\n");
+}
+
+static void json_counters(struct json *json,
+                          const struct store_status_worker *w)
+{
+	json_uint(json, "allocations", w->allocations);
+	json_object_begin(json, "client_to_peer");
+	json_uint(json, "packets", w->client_packets);
+	json_uint(json, "bytes", w->client_bytes);
+	json_object_end(json);
+	json_object_begin(json, "peer_to_client");
+	json_uint(json, "packets", w->peer_packets);
+	json_uint(json, "bytes", w->peer_bytes);
+	json_object_end(json);
+	json_uint(json, "drops", w->drops);
+}
+
+static void json_reload(struct json *json, const struct store_status *s)
+{
+	json_uint(json, "reloads", s->reloads);
+	if (s->last_reload_time == 0) {
+		json_null(json, "last_reload");
+		return;
+	}
+	json_object_begin(json, "last_reload");
+	json_uint(json, "time", s->last_reload_time);
+	json_bool(json, "applied", s->last_reload_error[0] == '\0');
+	json_string(json, "error", s->last_reload_error);
+	json_object_end(json);
+}
+
+static void json_workers(struct json *json, const struct store_status *s)
+{
+	struct store_status_worker total = {0};
+	uint32_t i;
+
+	json_array_begin(json, "workers");
+	for (i = 0; i < s->worker_count; i++) {
+		json_object_begin(json, NULL);
+		json_uint(json, "index", s->workers[i].index);
+		if (s->workers[i].pid > 0)
+			json_int(json, "pid", s->workers[i].pid);
+		else
+			json_null(json, "pid");
+		json_counters(json, &s->workers[i]);
+		json_object_end(json);
+		add_worker(&total, &s->workers[i]);
+	}
+	json_array_end(json);
+	json_object_begin(json, "total");
+	json_counters(json, &total);
+	json_object_end(json);
+}
+
+static void print_status_json(const struct store_status *s)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	struct json json;
+
+	json_init(&json, stdout);
+	json_object_begin(&json, NULL);
+	json_bool(&json, "running", true);
+	json_int(&json, "master_pid", s->master_pid);
+	json_uint(&json, "started", s->started);
+	json_uint(&json, "uptime", since(s->started, now));
+	json_string(&json, "config", s->config_path);
+	json_uint(&json, "generation", s->generation);
+	json_uint(&json, "snapshot_time", s->time);
+	json_uint(&json, "snapshot_age", since(s->time, now));
+	json_reload(&json, s);
+	json_workers(&json, s);
+	json_object_end(&json);
+	json_finish(&json);
+}
+
+int ctl_cmd_status(struct ctl *ctl)
+{
+	struct ctl_master master;
+	struct store *store;
+	int rc;
+
+	if (ctl->arg_count != 1)
+		return ctl_usage_error("status takes no argument");
+	rc = ctl_master_find(ctl, &store, &master);
+	if (rc == CTL_EXIT_NOT_RUNNING)
+		return ctl_not_running(ctl, &master);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (ctl->json)
+		print_status_json(master.status);
+	else
+		print_status_text(master.status);
+	ctl_master_release(&master);
+	store_close(store);
+	return CTL_EXIT_OK;
+}
+
+/* ---- allocations ----------------------------------------------------- */
+
+struct listing {
+	const struct ctl *ctl;
+	struct json json;
+	uint64_t now;
+	size_t count;
+};
+
+static const char *transport_name(uint8_t transport)
+{
+	switch (transport) {
+	case 17:
+		return "udp";
+	case 6:
+		return "tcp";
+	case 56:
+		return "tls";
+	default:
+		return "?";
+	}
+}
+
+static const char *peer_format(const struct store_peer *peer, char *buf,
+                               size_t size)
+{
+	if (inet_ntop(peer->family, peer->addr, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+static const char *addr_format(const struct sockaddr_storage *ss, char *buf,
+                               size_t size)
+{
+	return net_addr_format((const struct sockaddr *)ss, buf, size);
+}
+
+/* A user matches by name, or by quota key for REST credentials
+ * ("expiry:user-id"). */
+static bool wanted(const struct ctl *ctl, const struct store_allocation *a)
+{
+	return ctl->user == NULL || strcmp(a->username, ctl->user) == 0 ||
+	       strcmp(a->quota_key, ctl->user) == 0;
+}
+
+static void print_lists_text(const struct store_allocation *a, uint64_t now)
+{
+	char text[NET_ADDRSTRLEN];
+	const char *separator;
+	unsigned live = 0, i;
+
+	for (i = 0; i < a->peer_count; i++)
+		live += a->peers[i].expires >= now;
+	printf(" permissions %u", live);
+	separator = " (";
+	for (i = 0; i < a->peer_count; i++) {
+		if (a->peers[i].expires < now)
+			continue;
+		printf("%s%s", separator,
+		       peer_format(&a->peers[i], text, sizeof(text)));
+		separator = ", ";
+	}
+	printf("%s", live > 0 ? ")" : "");
+	live = 0;
+	for (i = 0; i < a->channel_count; i++)
+		live += a->channels[i].expires >= now;
+	printf(" channels %u", live);
+	separator = " (";
+	for (i = 0; i < a->channel_count; i++) {
+		if (a->channels[i].expires < now)
+			continue;
+		printf("%s0x%04x %s", separator, a->channels[i].number,
+		       addr_format(&a->channels[i].peer, text, sizeof(text)));
+		separator = ", ";
+	}
+	printf("%s", live > 0 ? ")" : "");
+}
+
+static void print_allocation_text(const struct store_allocation *a,
+                                  uint64_t now)
+{
+	char client[NET_ADDRSTRLEN], listener[NET_ADDRSTRLEN];
+	char relayed[NET_ADDRSTRLEN], age[32], left[32];
+	int i;
+
+	printf("%s %s %s -> %s relayed", a->username,
+	       transport_name(a->tuple.transport),
+	       addr_format(&a->tuple.client, client, sizeof(client)),
+	       addr_format(&a->tuple.listener, listener, sizeof(listener)));
+	for (i = 0; i < 2; i++)
+		if (a->relayed[i].ss_family != AF_UNSPEC)
+			printf(" %s", addr_format(&a->relayed[i], relayed,
+			                          sizeof(relayed)));
+	printf(" worker %" PRIu32 " age %s expires-in %s", a->worker,
+	       ctl_format_duration(since(a->created, now), age, sizeof(age)),
+	       ctl_format_duration(since(now, a->expires), left, sizeof(left)));
+	print_lists_text(a, now);
+	putchar('\n');
+}
+
+static void json_lists(struct json *json, const struct store_allocation *a,
+                       uint64_t now)
+{
+	char text[NET_ADDRSTRLEN];
+	unsigned i;
+
+	json_array_begin(json, "permissions");
+	for (i = 0; i < a->peer_count; i++) {
+		if (a->peers[i].expires < now)
+			continue;
+		json_object_begin(json, NULL);
+		json_string(json, "address",
+		            peer_format(&a->peers[i], text, sizeof(text)));
+		json_uint(json, "expires_in", since(now, a->peers[i].expires));
+		json_object_end(json);
+	}
+	json_array_end(json);
+	json_array_begin(json, "channels");
+	for (i = 0; i < a->channel_count; i++) {
+		if (a->channels[i].expires < now)
+			continue;
+		json_object_begin(json, NULL);
+		json_uint(json, "number", a->channels[i].number);
+		json_string(
+		    json, "peer",
+		    addr_format(&a->channels[i].peer, text, sizeof(text)));
+		json_uint(json, "expires_in",
+		          since(now, a->channels[i].expires));
+		json_object_end(json);
+	}
+	json_array_end(json);
+}
+
+static void json_allocation(struct json *json, const struct store_allocation *a,
+                            uint64_t now)
+{
+	char text[NET_ADDRSTRLEN];
+	int i;
+
+	json_object_begin(json, NULL);
+	json_string(json, "user", a->username);
+	json_string(json, "quota_key", a->quota_key);
+	json_string(json, "transport", transport_name(a->tuple.transport));
+	json_string(json, "client",
+	            addr_format(&a->tuple.client, text, sizeof(text)));
+	json_string(json, "listener",
+	            addr_format(&a->tuple.listener, text, sizeof(text)));
+	json_array_begin(json, "relayed");
+	for (i = 0; i < 2; i++)
+		if (a->relayed[i].ss_family != AF_UNSPEC)
+			json_string(
+			    json, NULL,
+			    addr_format(&a->relayed[i], text, sizeof(text)));
+	json_array_end(json);
+	json_uint(json, "worker", a->worker);
+	json_int(json, "pid", a->pid);
+	json_uint(json, "created", a->created);
+	json_uint(json, "age", since(a->created, now));
+	json_uint(json, "expires", a->expires);
+	json_uint(json, "expires_in", since(now, a->expires));
+	json_lists(json, a, now);
+	json_object_end(json);
+}
+
+static int list_one(const struct store_allocation *a, void *arg)
+{
+	struct listing *listing = arg;
+
+	if (!wanted(listing->ctl, a))
+		return 0;
+	listing->count++;
+	if (listing->ctl->json)
+		json_allocation(&listing->json, a, listing->now);
+	else
+		print_allocation_text(a, listing->now);
+	return 0;
+}
+
+int ctl_cmd_allocations(struct ctl *ctl)
+{
+	struct listing listing = {.ctl = ctl, .now = (uint64_t)time(NULL)};
+	struct ctl_master master;
+	struct store *store;
+	int rc, err;
+
+	if (ctl->arg_count != 1)
+		return ctl_usage_error("allocations takes no argument but "
+		                       "--user");
+	/* The live tables mean something only while the master runs: it
+	 * clears them at start and cleans up after dead workers. */
+	rc = ctl_master_find(ctl, &store, &master);
+	if (rc == CTL_EXIT_NOT_RUNNING)
+		return ctl_not_running(ctl, &master);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	ctl_master_release(&master);
+	json_init(&listing.json, stdout);
+	if (ctl->json) {
+		json_object_begin(&listing.json, NULL);
+		json_array_begin(&listing.json, "allocations");
+	}
+	err = store_allocation_foreach(store, list_one, &listing);
+	store_close(store);
+	if (ctl->json) {
+		json_array_end(&listing.json);
+		json_uint(&listing.json, "count", listing.count);
+		json_object_end(&listing.json);
+		json_finish(&listing.json);
+	} else {
+		printf("%zu allocation%s\n", listing.count,
+		       listing.count == 1 ? "" : "s");
+	}
+	if (err != 0)
+		return ctl_error("state directory %s: %s", ctl->state_dir,
+		                 store_strerror(err));
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,76 @@
+/*
+ * The status snapshot: turnpikectl cannot read the counters in the
+ * master's anonymous shared memory, so the master copies them into the
+ * store once a second, one entry per worker slot, with its own facts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "turnpike/log.h"
+#include "master_private.h"
+
+static void copy_worker(const struct master *master, size_t slot,
+                        struct store_status_worker *out)
+{
+	const struct metrics_worker *m = &master->shm.workers[slot];
+
+	out->index = (uint32_t)slot;
+	out->pid = master->workers[slot].pid;
+	out->allocations = m->allocations_live;
+	out->client_packets = m->client_packets;
+	out->client_bytes = m->client_bytes;
+	out->peer_packets = m->peer_packets;
+	out->peer_bytes = m->peer_bytes;
+	out->drops =
+	    m->drop_no_permission + m->drop_no_channel + m->drop_send_denied;
+}
+
+static void fill(const struct master *master, time_t now,
+                 struct store_status *status)
+{
+	size_t i;
+
+	status->master_pid = getpid();
+	status->started = (uint64_t)master->started;
+	status->time = (uint64_t)now;
+	status->generation = master->generation;
+	snprintf(status->config_path, sizeof(status->config_path), "%s",
+	         master->options->config_path);
+	status->reloads = master->reloads;
+	status->last_reload_time = (uint64_t)master->last_reload;
+	snprintf(status->last_reload_error, sizeof(status->last_reload_error),
+	         "%s", master->last_reload_error);
+	status->worker_count = (uint32_t)master->worker_count;
+	if (status->worker_count > STORE_STATUS_WORKERS_MAX)
+		status->worker_count = STORE_STATUS_WORKERS_MAX;
+	for (i = 0; i < status->worker_count; i++)
+		copy_worker(master, i, &status->workers[i]);
+}
+
+void master_publish_status(struct master *master)
+{
+	struct store_status *status;
+	time_t now = time(NULL);
+	int err = ENOMEM;
+
+	/* Tried again next second whatever happens: never a busy loop. */
+	master->status_time = now;
+	status = calloc(1, sizeof(*status));
+	if (status != NULL) {
+		fill(master, now, status);
+		err = store_status_put(master->store, status);
+		free(status);
+	}
+	/* Once per change, not once a second. */
+	if (err != 0 && err != master->status_error)
+		log_msg(LOG_WARNING, "%s: cannot publish the status: %s",
+		        __func__, store_strerror(err));
+	else if (err == 0 && master->status_error != 0)
+		log_info("status published again");
+	master->status_error = err;
+}

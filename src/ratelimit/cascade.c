@@ -1,0 +1,181 @@
+/*
+ * The hierarchy: allocation, user, server. A packet is charged level by
+ * level; when one refuses, the levels charged before it get back exactly
+ * what they were charged (cascade compensation). Without it a limiter at A
+ * in front of a limiter at B spends A's allowance on packets B drops, and
+ * A then refuses packets B would have taken: two allocations of 1000 pps
+ * sharing a user bucket of 1000 pps deliver well under 1000 pps.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "ratelimit_private.h"
+
+void rl_levels_init(struct rl_levels *levels)
+{
+	memset(levels, 0, sizeof(*levels));
+}
+
+void rl_levels_set(struct rl_levels *levels, enum rl_level_index index,
+                   struct rl_bucket *bucket, const struct rl_rate *rate,
+                   struct rl_counters *counters, bool shared)
+{
+	struct rl_level *level = &levels->level[index];
+
+	memset(level, 0, sizeof(*level));
+	if (bucket == NULL || rate == NULL)
+		return;
+	level->bucket = bucket;
+	level->rate = rate;
+	level->counters = counters;
+	level->shared = shared;
+}
+
+static bool rl_level_active(const struct rl_level *level)
+{
+	return level->bucket != NULL && level->rate != NULL &&
+	       (level->rate->cost[RL_BYTES] | level->rate->cost[RL_PACKETS]) !=
+	           0;
+}
+
+static void rl_level_refund(struct rl_level *level,
+                            const unsigned __int128 amount[RL_KINDS])
+{
+	int kind;
+
+	/* By the amounts, not the rate: a rate swapped since stays right. */
+	for (kind = 0; kind < RL_KINDS; kind++)
+		if (amount[kind] != 0)
+			rl_gcra_refund(&level->bucket->tat[kind], level->shared,
+			               &level->carry[kind], amount[kind]);
+}
+
+/* One level's check: what it needs and what it reports back. */
+struct rl_level_take {
+	const struct rl_request *request;
+	uint64_t departure;        /* raised to this level's earliest time */
+	bool delayed;              /* this level alone would hold it back */
+	unsigned __int128 *amount; /* the ticket's row for the level */
+};
+
+/* Charges one kind of one level; false when it refuses. */
+static bool rl_level_take_kind(struct rl_level *level, int kind,
+                               struct rl_level_take *take)
+{
+	const struct rl_request *request = take->request;
+	unsigned __int128 amount = level->rate->cost[kind];
+	struct rl_charge charge;
+	uint64_t carry, earliest;
+
+	if (kind == RL_BYTES)
+		amount *= request->bytes;
+	charge.now = request->now;
+	charge.cost_ns = rl_gcra_cost(amount, level->carry[kind], &carry);
+	charge.burst_ns = level->rate->burst_ns[kind];
+	charge.max_delay = request->max_delay;
+	charge.shared = level->shared;
+	if (!rl_gcra_take(&level->bucket->tat[kind], &charge, &earliest))
+		return false;
+	level->carry[kind] = carry;
+	take->amount[kind] = amount;
+	if (earliest > request->now)
+		take->delayed = true;
+	if (earliest > take->departure)
+		take->departure = earliest;
+	return true;
+}
+
+/* Charges both kinds of a level, or neither. */
+static bool rl_level_take(struct rl_level *level, struct rl_level_take *take)
+{
+	take->delayed = false;
+	take->amount[RL_BYTES] = 0;
+	take->amount[RL_PACKETS] = 0;
+	if (level->rate->cost[RL_BYTES] != 0 &&
+	    !rl_level_take_kind(level, RL_BYTES, take))
+		return false;
+	if (level->rate->cost[RL_PACKETS] != 0 &&
+	    !rl_level_take_kind(level, RL_PACKETS, take)) {
+		rl_level_refund(level, take->amount);
+		return false;
+	}
+	return true;
+}
+
+/* Refunds the charges of a ticket, in reverse order, counters aside. */
+static void rl_refund_charges(struct rl_levels *levels,
+                              const struct rl_ticket *ticket)
+{
+	int i;
+
+	for (i = RL_LEVELS - 1; i >= 0; i--)
+		if (ticket->charged & (1u << i))
+			rl_level_refund(&levels->level[i], ticket->amount[i]);
+}
+
+static void rl_count_passed(struct rl_levels *levels,
+                            const struct rl_ticket *ticket, int sign)
+{
+	struct rl_counters *counters;
+	int i;
+
+	for (i = 0; i < RL_LEVELS; i++) {
+		counters = levels->level[i].counters;
+		if (counters == NULL || !(ticket->charged & (1u << i)))
+			continue;
+		counters->passed += (uint64_t)sign;
+		if (ticket->delayed & (1u << i))
+			counters->delayed += (uint64_t)sign;
+	}
+}
+
+static enum rl_verdict rl_refuse(struct rl_levels *levels,
+                                 struct rl_ticket *ticket, int index)
+{
+	rl_refund_charges(levels, ticket);
+	ticket->charged = 0;
+	ticket->delayed = 0;
+	ticket->refused = (enum rl_level_index)index;
+	if (index < RL_LEVELS && levels->level[index].counters != NULL)
+		levels->level[index].counters->dropped++;
+	return RL_DROP;
+}
+
+enum rl_verdict rl_admit(struct rl_levels *levels,
+                         const struct rl_request *request,
+                         struct rl_ticket *ticket)
+{
+	struct rl_level_take take;
+	int i;
+
+	ticket->departure = request->now;
+	ticket->charged = 0;
+	ticket->delayed = 0;
+	ticket->refused = RL_LEVELS;
+	take.request = request;
+	take.departure = request->not_before > request->now
+	                     ? request->not_before
+	                     : request->now;
+	if (take.departure - request->now > request->max_delay)
+		return rl_refuse(levels, ticket, RL_LEVELS);
+	for (i = 0; i < RL_LEVELS; i++) {
+		if (!rl_level_active(&levels->level[i]))
+			continue;
+		take.amount = ticket->amount[i];
+		if (!rl_level_take(&levels->level[i], &take))
+			return rl_refuse(levels, ticket, i);
+		ticket->charged |= 1u << i;
+		if (take.delayed)
+			ticket->delayed |= 1u << i;
+	}
+	ticket->departure = take.departure;
+	rl_count_passed(levels, ticket, 1);
+	return take.departure > request->now ? RL_PACE : RL_SEND;
+}
+
+void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket)
+{
+	rl_refund_charges(levels, ticket);
+	rl_count_passed(levels, ticket, -1);
+}

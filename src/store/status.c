@@ -1,0 +1,187 @@
+/*
+ * The master's status snapshot (turnpikectl status): one record under
+ * the key "status" of the metadata table, replaced once a second. Fixed
+ * widths and byte order as in record.c, and only the workers in use.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_private.h"
+
+#define STATUS_KEY "status"
+
+#define STATUS_WORKER_SIZE (4 + 4 + 6 * 8)
+#define STATUS_RECORD_MAX                                                      \
+	(4 + 5 * 8 + 2 + (STORE_STATUS_PATH_MAX - 1) + 2 +                     \
+	 (STORE_STATUS_ERROR_MAX - 1) + 4 +                                    \
+	 STORE_STATUS_WORKERS_MAX * STATUS_WORKER_SIZE)
+
+/* A bounded cursor over the record; running past the end sets bad, so
+ * the codec checks once at the end, and every access is still bounded. */
+struct cursor {
+	uint8_t *buf;
+	size_t size, pos;
+	bool bad;
+};
+
+static void put_uint(struct cursor *c, uint64_t value, size_t n)
+{
+	if (c->bad || c->size - c->pos < n) {
+		c->bad = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->buf[c->pos++] = (uint8_t)(value >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_uint(struct cursor *c, size_t n)
+{
+	uint64_t value = 0;
+
+	if (c->bad || c->size - c->pos < n) {
+		c->bad = true;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		value = value << 8 | c->buf[c->pos++];
+	return value;
+}
+
+/* A string: its length in two bytes, then its bytes without the NUL. */
+static void put_string(struct cursor *c, const char *s, size_t size)
+{
+	size_t len = strnlen(s, size);
+
+	if (len == size || c->bad || c->size - c->pos < 2 + len) {
+		c->bad = true;
+		return;
+	}
+	put_uint(c, len, 2);
+	memcpy(c->buf + c->pos, s, len);
+	c->pos += len;
+}
+
+static void get_string(struct cursor *c, char *s, size_t size)
+{
+	size_t len = (size_t)get_uint(c, 2);
+
+	s[0] = '\0';
+	if (c->bad || len >= size || c->size - c->pos < len) {
+		c->bad = true;
+		return;
+	}
+	memcpy(s, c->buf + c->pos, len);
+	s[len] = '\0';
+	c->pos += len;
+}
+
+static void put_worker(struct cursor *c, const struct store_status_worker *w)
+{
+	put_uint(c, w->index, 4);
+	put_uint(c, (uint32_t)w->pid, 4);
+	put_uint(c, w->allocations, 8);
+	put_uint(c, w->client_packets, 8);
+	put_uint(c, w->client_bytes, 8);
+	put_uint(c, w->peer_packets, 8);
+	put_uint(c, w->peer_bytes, 8);
+	put_uint(c, w->drops, 8);
+}
+
+static void get_worker(struct cursor *c, struct store_status_worker *w)
+{
+	w->index = (uint32_t)get_uint(c, 4);
+	w->pid = (pid_t)get_uint(c, 4);
+	w->allocations = get_uint(c, 8);
+	w->client_packets = get_uint(c, 8);
+	w->client_bytes = get_uint(c, 8);
+	w->peer_packets = get_uint(c, 8);
+	w->peer_bytes = get_uint(c, 8);
+	w->drops = get_uint(c, 8);
+}
+
+static int status_encode(const struct store_status *s, struct cursor *c)
+{
+	if (s->worker_count > STORE_STATUS_WORKERS_MAX)
+		return EINVAL;
+	put_uint(c, (uint32_t)s->master_pid, 4);
+	put_uint(c, s->started, 8);
+	put_uint(c, s->time, 8);
+	put_uint(c, s->generation, 8);
+	put_uint(c, s->reloads, 8);
+	put_uint(c, s->last_reload_time, 8);
+	put_string(c, s->config_path, sizeof(s->config_path));
+	put_string(c, s->last_reload_error, sizeof(s->last_reload_error));
+	put_uint(c, s->worker_count, 4);
+	for (uint32_t i = 0; i < s->worker_count; i++)
+		put_worker(c, &s->workers[i]);
+	return c->bad ? EINVAL : 0;
+}
+
+static int status_decode(struct cursor *c, struct store_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->master_pid = (pid_t)get_uint(c, 4);
+	s->started = get_uint(c, 8);
+	s->time = get_uint(c, 8);
+	s->generation = get_uint(c, 8);
+	s->reloads = get_uint(c, 8);
+	s->last_reload_time = get_uint(c, 8);
+	get_string(c, s->config_path, sizeof(s->config_path));
+	get_string(c, s->last_reload_error, sizeof(s->last_reload_error));
+	s->worker_count = (uint32_t)get_uint(c, 4);
+	if (s->worker_count > STORE_STATUS_WORKERS_MAX)
+		return EIO;
+	for (uint32_t i = 0; i < s->worker_count; i++)
+		get_worker(c, &s->workers[i]);
+	return c->bad || c->pos != c->size ? EIO : 0;
+}
+
+int store_status_put(struct store *store, const struct store_status *status)
+{
+	struct cursor c = {.size = STATUS_RECORD_MAX};
+	MDB_val key = {strlen(STATUS_KEY), STATUS_KEY}, value;
+	MDB_txn *txn;
+	int err;
+
+	if ((c.buf = malloc(c.size)) == NULL)
+		return ENOMEM;
+	/* Encoded before the transaction: the write lock is held no longer
+	 * than the put. */
+	if ((err = status_encode(status, &c)) != 0)
+		goto done;
+	value = (MDB_val){c.pos, c.buf};
+	if ((err = store_txn_begin(store, true, &txn)) != 0)
+		goto done;
+	err =
+	    store_error(mdb_put(txn, store->dbi[STORE_META], &key, &value, 0));
+	err = store_txn_end(txn, err);
+done:
+	free(c.buf);
+	return err;
+}
+
+int store_status_get(struct store *store, struct store_status *status)
+{
+	MDB_val key = {strlen(STATUS_KEY), STATUS_KEY}, value;
+	struct cursor c = {0};
+	MDB_txn *txn;
+	int err;
+
+	memset(status, 0, sizeof(*status));
+	if ((err = store_txn_begin(store, false, &txn)) != 0)
+		return err;
+	err = store_error(mdb_get(txn, store->dbi[STORE_META], &key, &value));
+	if (err == 0) {
+		/* Read in place: the page stays valid until the abort. */
+		c = (struct cursor){.buf = value.mv_data,
+		                    .size = value.mv_size};
+		err = status_decode(&c, status);
+	}
+	mdb_txn_abort(txn);
+	if (err != 0)
+		memset(status, 0, sizeof(*status));
+	return err;
+}

@@ -1,0 +1,194 @@
+#!/bin/sh
+# turnpikectl against a running turnpiked: status (text and JSON),
+# allocations while clients hold some, LMDB users that work without a
+# reload, quota overrides, REST credentials, reload (refused and applied),
+# stop, and the exit status 3 once turnpiked is gone.
+. "$(dirname "$0")/lib.sh"
+
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
+CONF=$WORK/turnpike.conf
+SECRET=ctl-secret-$$
+
+PORT=$(free_port)
+write_config "$CONF" "relay-address = 127.0.0.1
+workers = 2
+user = alice:wonderland
+auth-secret = $SECRET"
+cp "$CONF" "$WORK/good.conf"
+start_turnpiked "$CONF"
+
+ctl() {
+	"$TURNPIKECTL" -c "$CONF" "$@"
+}
+
+# ctl_rc ARGS...: runs turnpikectl, output in $WORK/out and $WORK/err,
+# and prints its exit status.
+ctl_rc() {
+	rc=0
+	ctl "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+	echo "$rc"
+}
+
+# wait_no_allocations USER: until the store holds none of USER's (a
+# worker deletes a record just after its Refresh response leaves).
+wait_no_allocations() {
+	for _ in $(seq 50); do
+		[ "$(ctl --json allocations --user "$1" | json 'd["count"]')" = 0 ] &&
+			return 0
+		sleep 0.1
+	done
+	fail "$1 still has allocations: $(ctl allocations)"
+}
+
+# quota_holds USER PASSWORD COUNT ALLOWED: of COUNT Allocates from as many
+# ports, ALLOWED succeed and the others get 486; then all are deleted.
+quota_holds() {
+	"$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR')
+import turnclient
+count, allowed = int(sys.argv[3]), int(sys.argv[4])
+clients, codes = turnclient.allocate_many('127.0.0.1', $PORT, sys.argv[1],
+                                          sys.argv[2], count)
+print('codes', codes)
+for c, code in zip(clients, codes):
+    if code == 0:
+        c.request(turnclient.REFRESH, [(turnclient.LIFETIME, b'\0\0\0\0')])
+    c.close()
+sys.exit(codes.count(0) != allowed or codes.count(486) != count - allowed)
+" "$@"
+}
+
+json() {
+	"$PYTHON" -c "import json, sys; d = json.load(sys.stdin); print($1)"
+}
+
+# allocate USER PASSWORD: prints the code of one Allocate (0 = success).
+allocate() {
+	"$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR')
+import turnclient
+c = turnclient.Client('127.0.0.1', $PORT, sys.argv[1], sys.argv[2])
+code, _ = c.allocate()
+if code == 0:
+    c.request(turnclient.REFRESH, [(turnclient.LIFETIME, b'\0\0\0\0')])
+print(code)" "$1" "$2"
+}
+
+# ---- status ------------------------------------------------------------
+ctl status >"$WORK/status" || fail "status: exit $?"
+grep -q "running, master pid $TURNPIKED_PID" "$WORK/status" ||
+	fail "status text: $(cat "$WORK/status")"
+ctl --json status >"$WORK/status.json" || fail "status --json: exit $?"
+json 'd["running"], d["master_pid"], len(d["workers"]), d["config"]' \
+	<"$WORK/status.json" >"$WORK/fields" || fail "status --json is not JSON"
+[ "$(cat "$WORK/fields")" = "True $TURNPIKED_PID 2 $CONF" ] ||
+	fail "status --json: $(cat "$WORK/status.json")"
+echo "ok: status"
+
+# ---- users: added without a reload, deleted, 401 ------------------------
+printf 'builder\n' | ctl users add bob >/dev/null || fail "users add"
+[ "$(printf 'x\n' | ctl_rc users add bob)" = 1 ] ||
+	fail "users add of an existing user succeeded"
+ctl users list | grep -qx bob || fail "users list: $(ctl users list)"
+[ "$(ctl --json users list | json 'd["users"][0]["name"], d["count"]')" = \
+	"bob 1" ] || fail "users list --json"
+"$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" bob builder 1 1 ||
+	fail "a user added with turnpikectl cannot allocate"
+printf 'mason\n' | ctl users passwd bob >/dev/null || fail "users passwd"
+[ "$(allocate bob builder)" = 401 ] || fail "the old password still works"
+[ "$(allocate bob mason)" = 0 ] || fail "the new password does not work"
+echo "ok: users add and passwd take effect without a reload"
+
+# ---- allocations, and the status counting them --------------------------
+"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" bob mason 3 \
+	"$WORK/stop-hold" 60 >"$WORK/hold.out" 2>&1 &
+HOLD_PID=$!
+wait_for_line "$WORK/hold.out" ready || fail "hold: $(cat "$WORK/hold.out")"
+[ "$(ctl --json allocations --user bob | json 'd["count"], set(a["user"] for a in d["allocations"])')" = \
+	"3 {'bob'}" ] || fail "allocations --user bob: $(ctl --json allocations)"
+[ "$(ctl allocations | grep -c '^bob udp 127.0.0.1:[0-9]* -> 127.0.0.1:')" = 3 ] ||
+	fail "allocations text: $(ctl allocations)"
+[ "$(ctl --json allocations --user alice | json 'd["count"]')" = 0 ] ||
+	fail "allocations --user alice lists others"
+# The snapshot is renewed every second.
+for _ in $(seq 30); do
+	live=$(ctl --json status | json 'd["total"]["allocations"]')
+	[ "$live" = 3 ] && break
+	sleep 0.1
+done
+[ "$live" = 3 ] || fail "status counts $live allocations, not 3"
+touch "$WORK/stop-hold"
+wait "$HOLD_PID" || fail "hold: $(cat "$WORK/hold.out")"
+echo "ok: allocations and status count held allocations"
+
+# ---- quota overrides, at once -------------------------------------------
+wait_no_allocations bob
+ctl quota set bob 2 >/dev/null || fail "quota set"
+[ "$(ctl --json quota get bob | json 'd["quota"], d["override"]')" = "2 True" ] ||
+	fail "quota get: $(ctl --json quota get bob)"
+quota_holds bob mason 4 2 || fail "the quota override does not hold"
+wait_no_allocations bob
+ctl quota set bob 3 >/dev/null || fail "quota set 3"
+quota_holds bob mason 4 3 || fail "a changed quota override does not hold"
+ctl quota del bob >/dev/null || fail "quota del"
+[ "$(ctl_rc quota del bob)" = 1 ] || fail "quota del of no override"
+echo "ok: quota override"
+
+ctl users del bob >/dev/null || fail "users del"
+[ "$(allocate bob mason)" = 401 ] || fail "a deleted user still allocates"
+[ "$(ctl_rc users del bob)" = 1 ] || fail "users del of no user"
+echo "ok: users del gives 401"
+
+# ---- REST API credentials -----------------------------------------------
+ctl --json credentials carol --ttl 600 >"$WORK/cred.json" || fail "credentials"
+json 'd["username"], d["password"], d["ttl"], d["uris"][0]' \
+	<"$WORK/cred.json" >"$WORK/cred" || fail "credentials --json is not JSON"
+read -r user password ttl uri <"$WORK/cred"
+case $user in *:carol) ;; *) fail "credentials username $user" ;; esac
+[ "$ttl" = 600 ] || fail "credentials ttl $ttl"
+[ "$uri" = "turn:127.0.0.1:$PORT?transport=udp" ] || fail "credentials uri $uri"
+"$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" "$user" "$password" 1 1 ||
+	fail "minted credentials do not allocate"
+ctl credentials carol | grep -q '^password: ' || fail "credentials text"
+echo "ok: credentials"
+
+# ---- reload -------------------------------------------------------------
+echo "no-such-key = 1" >>"$CONF"
+bad_line=$(wc -l <"$CONF")
+[ "$(ctl_rc reload)" = 1 ] || fail "a bad reload exited $(cat "$WORK/err")"
+grep -q "refused.*$CONF:$bad_line: unknown key 'no-such-key'" "$WORK/err" ||
+	fail "reload error: $(cat "$WORK/err")"
+[ "$(ctl --json status | json 'd["last_reload"]["applied"]')" = False ] ||
+	fail "status does not show the refused reload"
+kill -0 "$TURNPIKED_PID" || fail "turnpiked died on a bad reload"
+"$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT" ||
+	fail "turnpiked stopped answering after a bad reload"
+[ "$(allocate alice wonderland)" = 0 ] || fail "no allocation after a bad reload"
+cp "$WORK/good.conf" "$CONF"
+[ "$(ctl_rc reload)" = 0 ] || fail "a good reload: $(cat "$WORK/err")"
+grep -q "reloaded $CONF" "$WORK/out" || fail "reload output: $(cat "$WORK/out")"
+echo "ok: reload"
+
+# ---- stop, and what turnpikectl says afterwards -------------------------
+[ "$(ctl_rc stop)" = 0 ] || fail "stop: $(cat "$WORK/err")"
+wait "$TURNPIKED_PID" || true
+kill -0 "$TURNPIKED_PID" 2>/dev/null && fail "turnpiked still runs after stop"
+[ -e "$WORK/turnpiked.pid" ] && fail "the pid file is still there"
+TURNPIKED_PID=
+[ "$(ctl_rc status)" = 3 ] || fail "status of a stopped turnpiked"
+grep -q "turnpiked is not running: no pid file" "$WORK/err" ||
+	fail "status message: $(cat "$WORK/err")"
+[ "$(ctl_rc --json status)" = 3 ] || fail "status --json of a stopped turnpiked"
+[ "$(json 'd["running"]' <"$WORK/out")" = False ] || fail "status --json: $(cat "$WORK/out")"
+[ "$(ctl_rc reload)" = 3 ] || fail "reload of a stopped turnpiked"
+[ "$(ctl_rc stop)" = 3 ] || fail "stop of a stopped turnpiked"
+echo "ok: stop"
+
+# ---- usage and state-directory errors -----------------------------------
+[ "$(ctl_rc frobnicate)" = 2 ] || fail "an unknown command is not exit 2"
+[ "$(ctl_rc quota set bob many)" = 2 ] || fail "a bad quota is not exit 2"
+write_config "$WORK/elsewhere.conf" "state-dir = $WORK/missing"
+sed -i '/^state-dir = .*state$/d' "$WORK/elsewhere.conf"
+rc=0
+"$TURNPIKECTL" -c "$WORK/elsewhere.conf" users list >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "state directory $WORK/missing does not exist" "$WORK/err" ||
+	fail "a missing state directory: exit $rc, $(cat "$WORK/err")"
+echo "PASS"

@@ -1,0 +1,196 @@
+/*
+ * The report: a summary for people (unless -q), then one line for
+ * scripts, "RESULT key=value ...", whose keys are the same in every run of
+ * a mode; a value that was not measured is "-".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1e3;
+}
+
+static void print_latency(const char *prefix, const struct hist *h)
+{
+	if (h == NULL || h->total == 0) {
+		printf(" %sp50_us=- %sp90_us=- %sp99_us=- %smax_us=-", prefix,
+		       prefix, prefix, prefix);
+		return;
+	}
+	printf(" %sp50_us=%.1f %sp90_us=%.1f %sp99_us=%.1f %smax_us=%.1f",
+	       prefix, us(hist_quantile(h, 0.50)), prefix,
+	       us(hist_quantile(h, 0.90)), prefix, us(hist_quantile(h, 0.99)),
+	       prefix, us(h->max));
+}
+
+static void summary_latency(const char *what, const struct hist *h)
+{
+	printf("  %-10s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f us\n", what,
+	       us(hist_quantile(h, 0.50)), us(hist_quantile(h, 0.90)),
+	       us(hist_quantile(h, 0.99)), us(h->max));
+}
+
+/* CPU seconds the rest of the machine used meanwhile: with the server not
+ * measured, that includes the server. */
+static double other_load(const struct report *r)
+{
+	double other = r->machine_busy - r->generator_cpu;
+
+	if (r->have_cpu)
+		other -= r->server_cpu;
+	return other > 0 ? other : 0;
+}
+
+/* Server CPU per unit (relayed packet or allocation), and the generator's
+ * own CPU, so that a reader can tell which side was the bottleneck. */
+static void print_cpu(const struct report *r, uint64_t units, const char *unit)
+{
+	if (r->have_cpu && units > 0)
+		printf(
+		    " server_procs=%u server_cpu_s=%.3f server_us_per_%s=%.3f",
+		    r->processes, r->server_cpu, unit,
+		    r->server_cpu * 1e6 / (double)units);
+	else
+		printf(" server_procs=0 server_cpu_s=- server_us_per_%s=-",
+		       unit);
+	printf(" generator_cpu_s=%.3f generator_cpu_pct=%.0f", r->generator_cpu,
+	       r->seconds > 0 ? 100 * r->generator_cpu / r->seconds : 0.0);
+	if (r->machine_busy >= 0 && r->seconds > 0)
+		printf(" other_cpu_pct=%.0f steal_pct=%.0f",
+		       100 * other_load(r) / r->seconds,
+		       100 * r->machine_steal / r->seconds);
+	else
+		printf(" other_cpu_pct=- steal_pct=-");
+}
+
+static void summary_cpu(const struct report *r, uint64_t units,
+                        const char *unit)
+{
+	if (r->have_cpu && units > 0)
+		printf("  server     %.3f s CPU in %u process%s, %.3f us per "
+		       "%s%s\n",
+		       r->server_cpu, r->processes,
+		       r->processes == 1 ? "" : "es",
+		       r->server_cpu * 1e6 / (double)units, unit,
+		       r->gone > 0 ? " (some exited meanwhile)" : "");
+	printf("  generator  %.3f s CPU, %.0f %% of one core\n",
+	       r->generator_cpu,
+	       r->seconds > 0 ? 100 * r->generator_cpu / r->seconds : 0.0);
+	if (r->machine_busy >= 0 && r->seconds > 0)
+		printf("  others     %.0f %% of one core meanwhile%s (steal "
+		       "%.0f %%): noise\n",
+		       100 * other_load(r) / r->seconds,
+		       r->have_cpu ? "" : ", the server included",
+		       100 * r->machine_steal / r->seconds);
+}
+
+static double per_allocation(uint64_t before, uint64_t after, unsigned n)
+{
+	return after > before ? (double)(after - before) / n : 0.0;
+}
+
+static void print_memory(const struct bench_options *o, const struct report *r)
+{
+	if (!r->have_cpu) {
+		printf(" server_rss_kib=- server_kib_per_alloc=- "
+		       "server_fds_per_alloc=-");
+		return;
+	}
+	printf(" server_rss_kib=%llu server_kib_per_alloc=%.2f "
+	       "server_fds_per_alloc=%.2f",
+	       (unsigned long long)r->rss_after,
+	       per_allocation(r->rss_before, r->rss_after, o->allocations),
+	       per_allocation(r->fds_before, r->fds_after, o->allocations));
+}
+
+static void summary_flow(const struct bench_options *o, const struct report *r,
+                         uint64_t relayed, double loss)
+{
+	printf("turnpike-bench: %u allocations, %s of %u bytes, %s, "
+	       "%.2f s\n",
+	       o->allocations,
+	       o->send_indications ? "Send indications" : "ChannelData",
+	       o->payload, o->echo ? "echo" : "one-way", r->seconds);
+	printf("  offered    %.0f pps (%llu sent, %llu not taken by the "
+	       "kernel)\n",
+	       r->sent / r->seconds, (unsigned long long)r->sent,
+	       (unsigned long long)r->send_errors);
+	printf("  peer       %.0f pps (%llu, counted %s)\n",
+	       r->peer / r->seconds, (unsigned long long)r->peer,
+	       r->filter_counted ? "from the socket filter's drops"
+	                         : "by a receiving thread");
+	if (o->echo) {
+		printf("  echoed     %.0f pps round trips\n",
+		       r->echoed / r->seconds);
+		summary_latency("rtt", r->latency);
+	}
+	printf("  relayed    %.0f pps, loss %.3f %%\n", relayed / r->seconds,
+	       loss);
+	summary_cpu(r, relayed, "relayed packet");
+	if (r->have_cpu)
+		printf(
+		    "  memory     %.1f KiB and %.2f descriptors per "
+		    "allocation (RSS %llu KiB)\n",
+		    per_allocation(r->rss_before, r->rss_after, o->allocations),
+		    per_allocation(r->fds_before, r->fds_after, o->allocations),
+		    (unsigned long long)r->rss_after);
+}
+
+void report_flow(const struct bench_options *o, const struct report *r)
+{
+	/* Echo: the server relayed each datagram twice, and a datagram is
+	 * lost unless it came all the way back. */
+	uint64_t relayed = r->peer + (o->echo ? r->echoed : 0);
+	uint64_t arrived = o->echo ? r->echoed : r->peer;
+	double loss = 100.0;
+
+	if (r->sent > 0)
+		loss = 100.0 * (1.0 - (double)arrived / (double)r->sent);
+	if (!o->quiet)
+		summary_flow(o, r, relayed, loss);
+	printf("RESULT mode=flow transport=%s echo=%d allocations=%u size=%u "
+	       "rate=%llu seconds=%.3f sent=%llu offered_pps=%.0f "
+	       "relayed=%llu relayed_pps=%.0f peer=%llu echoed=%llu "
+	       "loss_pct=%.3f malformed=%llu count_method=%s",
+	       o->send_indications ? "send" : "channel", o->echo ? 1 : 0,
+	       o->allocations, o->payload, (unsigned long long)o->rate,
+	       r->seconds, (unsigned long long)r->sent, r->sent / r->seconds,
+	       (unsigned long long)relayed, relayed / r->seconds,
+	       (unsigned long long)r->peer, (unsigned long long)r->echoed, loss,
+	       (unsigned long long)r->malformed,
+	       r->filter_counted ? "filter" : "thread");
+	print_latency("rtt_", o->echo ? r->latency : NULL);
+	print_cpu(r, relayed, "pkt");
+	print_memory(o, r);
+	printf("\n");
+	fflush(stdout);
+}
+
+void report_alloc(const struct bench_options *o, const struct report *r)
+{
+	const struct alloc_result *a = r->alloc;
+
+	if (!o->quiet) {
+		printf("turnpike-bench: %u allocations, %u at a time: Allocate "
+		       "with authentication, CreatePermission, ChannelBind, "
+		       "Refresh 0\n",
+		       a->done, o->concurrency);
+		printf("  rate       %.0f allocations/s (%.3f s)\n",
+		       a->done / a->seconds, a->seconds);
+		summary_latency("cycle", &a->latency);
+		summary_cpu(r, a->done, "allocation");
+	}
+	printf("RESULT mode=alloc count=%u concurrency=%u done=%u seconds=%.3f "
+	       "allocs_per_s=%.1f",
+	       o->count, o->concurrency, a->done, a->seconds,
+	       a->done / a->seconds);
+	print_latency("lat_", &a->latency);
+	print_cpu(r, a->done, "alloc");
+	printf("\n");
+	fflush(stdout);
+}
