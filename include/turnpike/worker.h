@@ -35,9 +35,9 @@ struct worker_params {
  * SIGHUP re-reads params->config_path: a valid file replaces the
  * configuration for every later request and packet (users, secrets,
  * quotas, peer policy, lifetimes, log level) without touching a live
- * allocation; a file with an error is logged and changes nothing. Takes over the listener
- * descriptors. Returns 0 on a clean stop, or an errno value when the loop
- * could not be set up.
+ * allocation; a file with an error is logged and changes nothing. Takes over
+ * the listener descriptors. Returns 0 on a clean stop, or an errno value when
+ * the loop could not be set up.
  */
 int worker_run(const struct worker_params *params);
 

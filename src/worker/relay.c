@@ -20,6 +20,13 @@ struct relay_batch {
 	struct iovec iov[WORKER_BATCH];
 };
 
+static void batch_init(struct relay_batch *batch, int fd)
+{
+	batch->fd = fd;
+	batch->count = 0;
+	batch->bytes = 0;
+}
+
 static void batch_flush(struct worker *worker, struct relay_batch *batch,
                         uint64_t *packets, uint64_t *bytes)
 {
@@ -35,8 +42,7 @@ static void batch_flush(struct worker *worker, struct relay_batch *batch,
 	worker->metrics->tx_errors += batch->count - (unsigned)sent;
 	*packets += (unsigned)sent;
 	*bytes += batch->bytes;
-	batch->count = 0;
-	batch->bytes = 0;
+	batch_init(batch, batch->fd);
 }
 
 static void batch_add(struct relay_batch *batch, const void *data,
@@ -144,9 +150,7 @@ int relay_from_client(struct worker_socket *socket)
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
-	batch.count = 0;
-	batch.bytes = 0;
-	batch.fd = -1;
+	batch_init(&batch, -1);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,
@@ -246,9 +250,7 @@ int relay_from_peer(struct worker_socket *socket)
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
-	batch.count = 0;
-	batch.bytes = 0;
-	batch.fd = a->client_socket.fd;
+	batch_init(&batch, a->client_socket.fd);
 	for (i = 0; i < count; i++) {
 		const struct sockaddr *peer =
 		    (const struct sockaddr *)&worker->sources[i];

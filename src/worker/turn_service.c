@@ -236,12 +236,24 @@ static int read_peer(struct request *req, const struct stun_attr *attr,
 	return 0;
 }
 
+/* After a permission or channel changed: the next expiry, the record,
+ * and an empty success response. */
+static int answer_changed(struct request *req)
+{
+	struct response r;
+
+	if (allocation_reschedule(req->allocation, req->now))
+		allocation_record_update(req->allocation);
+	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
+	response_send(req->worker, req->dg, &r, &req->identity);
+	return 0;
+}
+
 /* RFC 8656 §9.2: every XOR-PEER-ADDRESS must be acceptable before any
  * permission is installed. */
 static int handle_create_permission(struct request *req)
 {
 	struct sockaddr_storage peers[TURN_MAX_PERMISSIONS];
-	struct response r;
 	size_t count = 0, i;
 	int code;
 
@@ -266,11 +278,7 @@ static int handle_create_permission(struct request *req)
 		if (code != 0)
 			return code;
 	}
-	if (allocation_reschedule(req->allocation, req->now))
-		allocation_record_update(req->allocation);
-	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
-	response_send(req->worker, req->dg, &r, &req->identity);
-	return 0;
+	return answer_changed(req);
 }
 
 /* RFC 8656 §11.2. */
@@ -278,7 +286,6 @@ static int handle_channel_bind(struct request *req)
 {
 	const struct stun_attr *number_attr, *peer_attr;
 	struct sockaddr_storage peer;
-	struct response r;
 	uint16_t number;
 	int code;
 
@@ -294,11 +301,7 @@ static int handle_channel_bind(struct request *req)
 	                         (struct sockaddr *)&peer, req->now);
 	if (code != 0)
 		return code;
-	if (allocation_reschedule(req->allocation, req->now))
-		allocation_record_update(req->allocation);
-	response_start(&r, req->msg, STUN_CLASS_SUCCESS);
-	response_send(req->worker, req->dg, &r, &req->identity);
-	return 0;
+	return answer_changed(req);
 }
 
 static int handle_request(struct request *req)

@@ -85,7 +85,8 @@ static void setup(void)
 	ctx.nonce_key = &nonce_key;
 	ctx.client = (const struct sockaddr *)&client;
 	ctx.now = NOW;
-	cr_assert_eq(auth_nonce_make(&nonce_key, ctx.client, NOW, true, nonce), 0);
+	cr_assert_eq(auth_nonce_make(&nonce_key, ctx.client, NOW, true, nonce),
+	             0);
 }
 
 TestSuite(auth_nonce, .init = setup);
@@ -347,8 +348,9 @@ Test(auth_nonce, extended_timestamp_is_forged_not_stale)
 	size_t time_at = 13 + 15; /* the last hex digit of the time */
 
 	/* Moving the time forward must not make an old nonce young. */
-	cr_assert_eq(
-	    auth_nonce_make(&nonce_key, ctx.client, NOW - LIFETIME, true, forged), 0);
+	cr_assert_eq(auth_nonce_make(&nonce_key, ctx.client, NOW - LIFETIME,
+	                             true, forged),
+	             0);
 	cr_assert_eq(nonce_check_at(forged, NOW), ESTALE);
 	forged[time_at] = forged[time_at] == 'f' ? 'e' : 'f';
 	cr_assert_eq(nonce_check_at(forged, NOW), EINVAL);
@@ -406,7 +408,8 @@ Test(auth_nonce, ipv6_client_bound_to_its_address)
 	b = a;
 	b.sin6_addr.s6_addr[15] = 2;
 	cr_assert_eq(
-	    auth_nonce_make(&nonce_key, (struct sockaddr *)&a, NOW, true, text), 0);
+	    auth_nonce_make(&nonce_key, (struct sockaddr *)&a, NOW, true, text),
+	    0);
 	cr_assert_eq(auth_nonce_check(&nonce_key, (struct sockaddr *)&a,
 	                              (const uint8_t *)text, strlen(text), NOW,
 	                              LIFETIME),
@@ -536,9 +539,9 @@ Test(auth, nonce_from_other_address_gets_438)
 	char theirs[AUTH_NONCE_MAX];
 
 	set_client(&other, "198.51.100.7", 40000);
-	cr_assert_eq(
-	    auth_nonce_make(&nonce_key, (struct sockaddr *)&other, NOW, true, theirs),
-	    0);
+	cr_assert_eq(auth_nonce_make(&nonce_key, (struct sockaddr *)&other, NOW,
+	                             true, theirs),
+	             0);
 	req.nonce = theirs;
 	cr_assert_eq(check(&req, &identity), 438);
 }
@@ -1010,8 +1013,8 @@ Test(auth_rest, same_user_refused_once_credentials_expire)
 	owner_of(&req, &owner);
 	cr_assert_eq(check_same(&req, &owner), 0);
 	ctx.now = NOW + 61;
-	cr_assert_eq(auth_nonce_make(&nonce_key, ctx.client, ctx.now, true, nonce),
-	             0);
+	cr_assert_eq(
+	    auth_nonce_make(&nonce_key, ctx.client, ctx.now, true, nonce), 0);
 	cr_assert_eq(check_same(&req, &owner), 401);
 }
 
