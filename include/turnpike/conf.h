@@ -122,6 +122,11 @@ struct conf {
 	enum conf_rate_policy rate_policy;
 	uint64_t max_delay_ns;
 	uint64_t pace_slot_ns; /* `pace-slot`: width of a timing-wheel slot */
+	/* `allocation-queue`: bytes one allocation may have waiting on the
+	 * wheel in one direction. */
+	uint64_t allocation_queue;
+	/* `pace-buffers`: packets a worker may hold on its wheel at once. */
+	uint32_t pace_buffers;
 
 	/* Socket buffers (bytes): listeners and per-allocation sockets. */
 	int listener_rcvbuf, listener_sndbuf;

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "turnpike/ratelimit.h"
+
 #define METRICS_FIELDS(X)                                                      \
 	X(rx_datagrams, "datagrams received on any socket")                    \
 	X(rx_bytes, "bytes received on any socket")                            \
@@ -33,12 +35,17 @@
 	X(drop_no_permission, "peer packets without a permission")             \
 	X(drop_no_channel, "ChannelData on a channel that is not bound")       \
 	X(drop_send_denied, "Send indications refused")                        \
-	X(tx_errors, "datagrams the kernel refused to send")
+	X(tx_errors, "datagrams the kernel refused to send")                   \
+	X(rate_queued, "packets held back by a rate limit (rate-policy pace)") \
+	X(rate_queue_dropped, "paced packets dropped: queue or pool full")
 
 struct metrics_worker {
 #define METRICS_DECLARE(name, help) uint64_t name;
 	METRICS_FIELDS(METRICS_DECLARE)
 #undef METRICS_DECLARE
+	/* Rate limits (DESIGN.md section 5), by level: packets passed,
+	 * delayed and dropped, both directions together. */
+	struct rl_counters rate[RL_LEVELS];
 } __attribute__((aligned(64)));
 
 #endif

@@ -231,7 +231,10 @@ void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket);
  * empties with its allocations. Two 64-bit hashes that collide share a
  * bucket.
  */
-#define RL_USER_PROBES      256
+#define RL_USER_PROBES 256
+/* Server-wide buckets: one per direction of traffic, as the caller
+ * numbers them. */
+#define RL_SERVER_BUCKETS   2
 #define RL_USER_MAX_WORKERS 256
 
 struct rl_user_slot {
@@ -246,7 +249,7 @@ struct rl_user_table {
 	uint64_t hash_key[2];
 	_Atomic uint64_t full;     /* acquisitions refused: no free slot */
 	_Atomic uint64_t reclaims; /* slots taken over from a gone user */
-	struct rl_bucket server __attribute__((aligned(64)));
+	struct rl_bucket server[RL_SERVER_BUCKETS] __attribute__((aligned(64)));
 	struct rl_user_slot slots[];
 };
 
@@ -261,8 +264,9 @@ size_t rl_user_table_size(size_t slot_count);
  */
 int rl_user_table_init(void *region, size_t size, const uint8_t hash_key[16],
                        struct rl_user_table **table);
-/* The server-wide bucket, in the same region. */
-struct rl_bucket *rl_user_table_server(struct rl_user_table *table);
+/* A server-wide bucket (index < RL_SERVER_BUCKETS), in the same region. */
+struct rl_bucket *rl_user_table_server(struct rl_user_table *table,
+                                       unsigned index);
 /*
  * After a worker died: drops every reference it held, so its users' slots
  * can be reused. Only the master, and only once the worker is gone.
@@ -318,6 +322,7 @@ struct rl_pool {
 	size_t packet_size;    /* data bytes per buffer */
 	size_t capacity;       /* buffers */
 	size_t used;
+	size_t fresh; /* buffers [fresh, capacity) were never handed out */
 	struct rl_packet *free_list;
 };
 
@@ -391,8 +396,12 @@ int rl_pacer_init(struct rl_pacer *pacer, uint64_t slot_ns,
 /* Frees the wheel and every buffer; a zeroed pacer is a no-op. */
 void rl_pacer_free(struct rl_pacer *pacer);
 
-/* A datagram to queue: copied into a pool buffer. */
+/* A datagram to queue: prefix then data, copied into one pool buffer.
+ * The prefix (e.g. where to send it) is stored but not charged: the rate
+ * counts `length` bytes. */
 struct rl_datagram {
+	const void *prefix; /* NULL when prefix_length is 0 */
+	uint32_t prefix_length;
 	const void *data;
 	uint32_t length;
 	uint64_t meta;

@@ -198,6 +198,13 @@ int store_quota_delete(struct store *store, const char *quota_key);
 #define STORE_STATUS_ERROR_MAX   512
 
 /* One worker slot, counters since that worker's start. */
+/* What the rate limits did at one level (DESIGN.md section 5). */
+struct store_rate_counters {
+	uint64_t passed, delayed, dropped;
+};
+
+#define STORE_RATE_LEVELS 3 /* allocation, user, server */
+
 struct store_status_worker {
 	uint32_t index;
 	pid_t pid; /* 0 while the slot waits to be respawned */
@@ -207,6 +214,8 @@ struct store_status_worker {
 	/* Relayed packets dropped: no permission, no channel, Send
 	 * indication refused. */
 	uint64_t drops;
+	struct store_rate_counters rate[STORE_RATE_LEVELS];
+	uint64_t rate_queue_dropped; /* paced packets over a queue bound */
 };
 
 /* Strings are NUL-terminated. Only the first worker_count workers are

@@ -24,6 +24,8 @@ struct worker_params {
 	const struct worker_listener_fd *listeners; /* borrowed */
 	size_t listener_count;
 	struct metrics_worker *metrics; /* this worker's block, borrowed */
+	/* The rate-limit buckets all workers share (in shared memory). */
+	struct rl_user_table *rate_users;
 	/* The master's nonce key: any worker verifies any nonce. */
 	const struct auth_nonce_key *nonce_key;
 	/* The file SIGHUP re-reads (DESIGN.md section 7). */

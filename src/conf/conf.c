@@ -186,6 +186,8 @@ static int set_defaults(struct conf *conf, const char *path)
 	conf->rate_policy = CONF_RATE_PACE;
 	conf->max_delay_ns = 50 * 1000000ULL;
 	conf->pace_slot_ns = 1000000ULL;
+	conf->allocation_queue = 256 * 1024;
+	conf->pace_buffers = 8192;
 	conf->listener_rcvbuf = conf->listener_sndbuf = 4 * 1024 * 1024;
 	conf->allocation_rcvbuf = conf->allocation_sndbuf = 256 * 1024;
 	conf->path = strdup(path);

@@ -166,6 +166,19 @@ static int set_buffer(struct conf_parser *parser, const struct conf_key *key,
 	return 0;
 }
 
+/* A size with a unit held in 64 bits; min and max are bytes. */
+static int set_size(struct conf_parser *parser, const struct conf_key *key,
+                    const char *value)
+{
+	uint64_t bytes;
+
+	if (conf_value_size(value, &bytes) != 0 || bytes < key->min ||
+	    bytes > key->max)
+		return bad(parser, key, value);
+	*(uint64_t *)conf_field(parser, key) = bytes;
+	return 0;
+}
+
 static bool listen_same_socket(const struct conf_listen *a,
                                const struct conf_listen *b)
 {
@@ -498,6 +511,11 @@ static const struct conf_key conf_keys[] = {
      "expected a time from 0 to 1s with a unit (ns, us, ms, s)"},
     {"pace-slot", set_time, FIELD(pace_slot_ns), 1000, 10 * NS_PER_MS, false,
      "expected a time from 1us to 10ms with a unit (ns, us, ms)"},
+    {"allocation-queue", set_size, FIELD(allocation_queue), 4096,
+     64 * 1024 * 1024, false,
+     "expected a size from 4KiB to 64MiB (B, k, KiB, M, MiB, kB, MB)"},
+    {"pace-buffers", set_count, FIELD(pace_buffers), 16, 1048576, false,
+     "expected a number of packets from 16 to 1048576"},
     {"software", set_text, FIELD(software), 0, 0, false,
      "expected 1 to 127 characters of UTF-8 text"},
     {"listener-rcvbuf", set_buffer, FIELD(listener_rcvbuf), BUFFER_MIN,

@@ -58,6 +58,29 @@ static void add_worker(struct store_status_worker *total,
 	total->peer_packets += w->peer_packets;
 	total->peer_bytes += w->peer_bytes;
 	total->drops += w->drops;
+	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
+		total->rate[level].passed += w->rate[level].passed;
+		total->rate[level].delayed += w->rate[level].delayed;
+		total->rate[level].dropped += w->rate[level].dropped;
+	}
+	total->rate_queue_dropped += w->rate_queue_dropped;
+}
+
+static const char *const rate_level_names[STORE_RATE_LEVELS] = {
+    "allocation",
+    "user",
+    "server",
+};
+
+static void print_rate_limits(const struct store_status_worker *total)
+{
+	printf("\nRATE LIMIT %10s %10s %10s\n", "PASSED", "DELAYED", "DROPPED");
+	for (int level = 0; level < STORE_RATE_LEVELS; level++)
+		printf("%-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+		       rate_level_names[level], total->rate[level].passed,
+		       total->rate[level].delayed, total->rate[level].dropped);
+	printf("queue full %10s %10s %10" PRIu64 "\n", "", "",
+	       total->rate_queue_dropped);
 }
 
 static void print_worker_row(const char *label, const char *pid,
@@ -119,6 +142,7 @@ static void print_status_text(const struct store_status *s)
 	print_worker_row("total", "", &total);
 	printf("\nC>P: relayed from clients to peers; P>C: from peers to "
 	       "clients.\n");
+	print_rate_limits(&total);
 	if (waiting)
 		printf("PID -: the worker is waiting to be restarted.\n");
 }
@@ -136,6 +160,16 @@ static void json_counters(struct json *json,
 	json_uint(json, "bytes", w->peer_bytes);
 	json_object_end(json);
 	json_uint(json, "drops", w->drops);
+	json_object_begin(json, "rate_limits");
+	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
+		json_object_begin(json, rate_level_names[level]);
+		json_uint(json, "passed", w->rate[level].passed);
+		json_uint(json, "delayed", w->rate[level].delayed);
+		json_uint(json, "dropped", w->rate[level].dropped);
+		json_object_end(json);
+	}
+	json_uint(json, "queue_dropped", w->rate_queue_dropped);
+	json_object_end(json);
 }
 
 static void json_reload(struct json *json, const struct store_status *s)

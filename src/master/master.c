@@ -113,10 +113,11 @@ static void reload(struct master *master)
 	 * configuration; its allocations keep their sockets. Listener and
 	 * worker-count changes need a new generation (not in this version). */
 	master_signal_workers(master, SIGHUP);
-	log_info("reloaded %s: the workers apply users, secrets, quotas, "
-	         "peer policy, lifetimes and log level; listener and "
-	         "worker-count changes need a restart",
-	         master->options->config_path);
+	log_info(
+	    "reloaded %s: the workers apply users, secrets, quotas, "
+	    "peer policy, rate limits, lifetimes and log level; listener and "
+	    "worker-count changes need a restart",
+	    master->options->config_path);
 	conf_free(fresh);
 }
 
@@ -179,6 +180,17 @@ static void cycle(struct master *master)
 	}
 }
 
+/* Slots of the shared user-bucket table, fixed before fork: two per
+ * allocation (one per direction) and twice that for open addressing to
+ * stay short (ratelimit.h). Without a total-quota, room for 65,536
+ * allocations. Untouched slots cost no memory. */
+static size_t master_rate_slots(const struct conf *conf)
+{
+	size_t allocations = conf->total_quota != 0 ? conf->total_quota : 65536;
+
+	return 4 * allocations;
+}
+
 static int setup(struct master *master)
 {
 	size_t i;
@@ -193,7 +205,8 @@ static int setup(struct master *master)
 	/* Nothing can be live before the listeners exist. */
 	err = store_clear_live(master->store);
 	if (err == 0)
-		err = shm_create(master->worker_count, &master->shm);
+		err = shm_create(master->worker_count,
+		                 master_rate_slots(master->conf), &master->shm);
 	if (err == 0)
 		err = auth_nonce_key_generate(&master->nonce_key);
 	if (err != 0)

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include "turnpike/log.h"
+#include "turnpike/ratelimit.h"
 #include "master_private.h"
+
+_Static_assert(STORE_RATE_LEVELS == RL_LEVELS, "one counter set per level");
 
 static void copy_worker(const struct master *master, size_t slot,
                         struct store_status_worker *out)
@@ -28,6 +31,12 @@ static void copy_worker(const struct master *master, size_t slot,
 	out->peer_bytes = m->peer_bytes;
 	out->drops =
 	    m->drop_no_permission + m->drop_no_channel + m->drop_send_denied;
+	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
+		out->rate[level].passed = m->rate[level].passed;
+		out->rate[level].delayed = m->rate[level].delayed;
+		out->rate[level].dropped = m->rate[level].dropped;
+	}
+	out->rate_queue_dropped = m->rate_queue_dropped;
 }
 
 static void fill(const struct master *master, time_t now,

@@ -51,6 +51,7 @@ run_child(struct master *master, size_t slot)
 	    .listeners = w->listeners,
 	    .listener_count = w->listener_count,
 	    .metrics = &master->shm.workers[slot],
+	    .rate_users = master->shm.rate_users,
 	    .nonce_key = &master->nonce_key,
 	    .config_path = master->options->config_path,
 	};
@@ -115,6 +116,10 @@ static void clean_after(struct master *master, size_t slot)
 
 	memset(&master->shm.workers[slot], 0,
 	       sizeof(master->shm.workers[slot]));
+	/* Its users' rate buckets may be taken over by other users now. */
+	if (slot < RL_USER_MAX_WORKERS)
+		rl_user_table_forget_worker(master->shm.rate_users,
+		                            (unsigned)slot);
 	err = store_worker_purge(master->store, (uint32_t)slot, &removed);
 	if (err != 0)
 		log_msg(LOG_ERR,

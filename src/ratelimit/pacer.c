@@ -204,13 +204,14 @@ int rl_pacer_enqueue(struct rl_pacer *pacer, struct rl_flow *flow, uint64_t now,
                      uint64_t departure, const struct rl_datagram *datagram)
 {
 	struct rl_packet *packet;
+	uint64_t stored = (uint64_t)datagram->prefix_length + datagram->length;
 
-	if (datagram->length > pacer->pool.packet_size) {
+	if (stored > pacer->pool.packet_size) {
 		pacer->stats.dropped_size++;
 		return EMSGSIZE;
 	}
 	if (flow->bound_bytes != 0 &&
-	    flow->queued_bytes + datagram->length > flow->bound_bytes) {
+	    flow->queued_bytes + stored > flow->bound_bytes) {
 		pacer->stats.dropped_flow++;
 		return ENOBUFS;
 	}
@@ -224,8 +225,11 @@ int rl_pacer_enqueue(struct rl_pacer *pacer, struct rl_flow *flow, uint64_t now,
 		departure = rl_flow_not_before(flow); /* never overtake */
 	packet->departure = departure;
 	packet->meta = datagram->meta;
-	packet->length = datagram->length;
-	memcpy(packet->data, datagram->data, datagram->length);
+	packet->length = (uint32_t)stored;
+	if (datagram->prefix_length > 0)
+		memcpy(packet->data, datagram->prefix, datagram->prefix_length);
+	memcpy(packet->data + datagram->prefix_length, datagram->data,
+	       datagram->length);
 	rl_slot_append(pacer, rl_pacer_place(pacer, departure), packet);
 	rl_flow_append(flow, packet);
 	pacer->waiting++;

@@ -14,7 +14,7 @@
 
 int rl_pool_init(struct rl_pool *pool, size_t packets, size_t packet_size)
 {
-	size_t stride, i;
+	size_t stride;
 
 	memset(pool, 0, sizeof(*pool));
 	if (packets == 0 || packet_size == 0 ||
@@ -30,14 +30,10 @@ int rl_pool_init(struct rl_pool *pool, size_t packets, size_t packet_size)
 	pool->stride = stride;
 	pool->packet_size = packet_size;
 	pool->capacity = packets;
-	/* Linked backwards so that buffers go out in address order. */
-	for (i = packets; i-- > 0;) {
-		struct rl_packet *packet =
-		    (struct rl_packet *)(pool->memory + i * stride);
-
-		packet->next = pool->free_list;
-		pool->free_list = packet;
-	}
+	/* Buffers never used are handed out in address order from `fresh`,
+	 * not threaded on the free list here: the pages of a pool that
+	 * never fills are never touched, so an idle pacer costs no memory. */
+	pool->fresh = 0;
 	return 0;
 }
 
@@ -51,9 +47,14 @@ struct rl_packet *rl_pool_take(struct rl_pool *pool)
 {
 	struct rl_packet *packet = pool->free_list;
 
-	if (packet == NULL)
-		return NULL;
-	pool->free_list = packet->next;
+	if (packet == NULL) {
+		if (pool->fresh == pool->capacity)
+			return NULL;
+		packet = (struct rl_packet *)(pool->memory +
+		                              pool->fresh++ * pool->stride);
+	} else {
+		pool->free_list = packet->next;
+	}
 	pool->used++;
 	packet->next = NULL;
 	return packet;

@@ -137,19 +137,23 @@ int rl_user_table_init(void *region, size_t size, const uint8_t hash_key[16],
 	count = (size - sizeof(*t)) / sizeof(struct rl_user_slot);
 	while (count & (count - 1))
 		count &= count - 1; /* down to a power of two */
-	memset(t, 0, rl_user_table_size(count));
+	/* The slots are zero already (the region is zeroed): leaving them
+	 * untouched keeps a big table from costing memory until it is used. */
+	memset(t, 0, sizeof(*t));
 	t->magic = RL_USER_MAGIC;
 	t->slot_count = count;
 	t->hash_key[0] = rl_load64_le(hash_key);
 	t->hash_key[1] = rl_load64_le(hash_key + 8);
-	rl_bucket_init(&t->server);
+	for (unsigned i = 0; i < RL_SERVER_BUCKETS; i++)
+		rl_bucket_init(&t->server[i]);
 	*table = t;
 	return 0;
 }
 
-struct rl_bucket *rl_user_table_server(struct rl_user_table *table)
+struct rl_bucket *rl_user_table_server(struct rl_user_table *table,
+                                       unsigned index)
 {
-	return &table->server;
+	return index < RL_SERVER_BUCKETS ? &table->server[index] : NULL;
 }
 
 static bool rl_slot_unreferenced(struct rl_user_slot *slot)

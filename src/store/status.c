@@ -13,7 +13,7 @@
 
 #define STATUS_KEY "status"
 
-#define STATUS_WORKER_SIZE (4 + 4 + 6 * 8)
+#define STATUS_WORKER_SIZE (4 + 4 + 6 * 8 + STORE_RATE_LEVELS * 3 * 8 + 8)
 #define STATUS_RECORD_MAX                                                      \
 	(4 + 5 * 8 + 2 + (STORE_STATUS_PATH_MAX - 1) + 2 +                     \
 	 (STORE_STATUS_ERROR_MAX - 1) + 4 +                                    \
@@ -88,6 +88,12 @@ static void put_worker(struct cursor *c, const struct store_status_worker *w)
 	put_uint(c, w->peer_packets, 8);
 	put_uint(c, w->peer_bytes, 8);
 	put_uint(c, w->drops, 8);
+	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
+		put_uint(c, w->rate[level].passed, 8);
+		put_uint(c, w->rate[level].delayed, 8);
+		put_uint(c, w->rate[level].dropped, 8);
+	}
+	put_uint(c, w->rate_queue_dropped, 8);
 }
 
 static void get_worker(struct cursor *c, struct store_status_worker *w)
@@ -100,6 +106,12 @@ static void get_worker(struct cursor *c, struct store_status_worker *w)
 	w->peer_packets = get_uint(c, 8);
 	w->peer_bytes = get_uint(c, 8);
 	w->drops = get_uint(c, 8);
+	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
+		w->rate[level].passed = get_uint(c, 8);
+		w->rate[level].delayed = get_uint(c, 8);
+		w->rate[level].dropped = get_uint(c, 8);
+	}
+	w->rate_queue_dropped = get_uint(c, 8);
 }
 
 static int status_encode(const struct store_status *s, struct cursor *c)

@@ -137,6 +137,7 @@ void allocation_free(struct allocation *allocation)
 	if (allocation->recorded)
 		allocation_record_delete(allocation);
 	table_remove(worker, allocation);
+	limiter_detach(worker, &allocation->limits);
 	turn_wheel_cancel(worker->wheel, &allocation->expiry);
 	close_socket(&allocation->client_socket);
 	close_socket(&allocation->relay[ALLOCATION_IPV4]);
@@ -339,6 +340,7 @@ int allocation_create(struct worker *worker,
 		return code;
 	}
 	a->recorded = true;
+	limiter_attach(worker, &a->limits, a->owner.quota_key);
 	table_insert(worker, a);
 	turn_wheel_schedule(worker->wheel, &a->expiry, a->turn.expires);
 	worker->metrics->allocations_created++;

@@ -7,6 +7,7 @@
 #ifndef TURNPIKE_WORKER_ALLOCATION_H
 #define TURNPIKE_WORKER_ALLOCATION_H
 
+#include "limiter.h"
 #include "worker_private.h"
 
 enum allocation_family {
@@ -29,6 +30,7 @@ struct allocation {
 	bool recorded; /* in the store: delete the record when freed */
 	uint64_t created;
 	struct turn_state turn;
+	struct allocation_limits limits;
 };
 
 /* What allocation_create() needs, all borrowed. */

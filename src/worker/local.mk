@@ -5,10 +5,12 @@ libturnpike_a_SOURCES += \
 	src/worker/turn_service.c \
 	src/worker/response.c \
 	src/worker/relay.c \
+	src/worker/limiter.c \
 	src/worker/allocation.c \
 	src/worker/reservation.c \
 	src/worker/record.c \
 	src/worker/worker_private.h \
 	src/worker/allocation.h \
 	src/worker/response.h \
-	src/worker/relay.h
+	src/worker/relay.h \
+	src/worker/limiter.h

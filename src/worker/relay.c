@@ -4,11 +4,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "turnpike/net.h"
 #include "allocation.h"
+#include "limiter.h"
 #include "relay.h"
 
 /* Datagrams bound for one socket, sent with one sendmmsg(). */
@@ -63,6 +65,135 @@ static void batch_add(struct relay_batch *batch, const void *data,
 	batch->bytes += payload;
 }
 
+/* Flushes a batch into the counters of its direction. */
+static void batch_flush_direction(struct worker *worker,
+                                  struct relay_batch *batch,
+                                  enum limiter_direction direction)
+{
+	if (direction == LIMITER_TO_PEER)
+		batch_flush(worker, batch, &worker->metrics->client_packets,
+		            &worker->metrics->client_bytes);
+	else
+		batch_flush(worker, batch, &worker->metrics->peer_packets,
+		            &worker->metrics->peer_bytes);
+}
+
+/*
+ * The rate limits (DESIGN.md section 5): true when the datagram may leave
+ * now. Otherwise it was queued on the wheel (with the peer's address in
+ * front, towards a peer) or dropped, and counted either way. The clock is
+ * read once per batch, and only when a limit applies.
+ */
+static bool limit_passes(struct allocation *a, enum limiter_direction direction,
+                         uint64_t *now_ns, const struct sockaddr *peer,
+                         const uint8_t *data, size_t length, size_t payload)
+{
+	struct limiter_flow *flow = &a->limits.flow[direction];
+	struct rl_datagram datagram = {
+	    .prefix = peer,
+	    .prefix_length = peer != NULL ? (uint32_t)net_addr_len(peer) : 0,
+	    .data = data,
+	    .length = (uint32_t)length,
+	    .meta = limiter_meta(direction, payload),
+	};
+
+	if (!limiter_applies(a->worker->limiter, flow))
+		return true;
+	if (*now_ns == 0)
+		*now_ns = limiter_now_ns();
+	return limiter_admit(a->worker, flow, *now_ns, &datagram) == RL_SEND;
+}
+
+void relay_to_peer(struct allocation *a, struct worker_socket *relay,
+                   const struct sockaddr *peer, const uint8_t *data,
+                   size_t length)
+{
+	struct metrics_worker *m = a->worker->metrics;
+	uint64_t now_ns = 0;
+
+	if (!limit_passes(a, LIMITER_TO_PEER, &now_ns, peer, data, length,
+	                  length))
+		return;
+	if (sendto(relay->fd, data, length, MSG_DONTWAIT, peer,
+	           net_addr_len(peer)) < 0) {
+		m->tx_errors++;
+		return;
+	}
+	m->client_packets++;
+	m->client_bytes += length;
+}
+
+/* The allocation a queued packet belongs to: its flow is embedded in it. */
+static struct allocation *allocation_of_flow(struct rl_flow *flow,
+                                             enum limiter_direction direction)
+{
+	size_t offset = direction == LIMITER_TO_PEER
+	                    ? offsetof(struct allocation,
+	                               limits.flow[LIMITER_TO_PEER].queue)
+	                    : offsetof(struct allocation,
+	                               limits.flow[LIMITER_TO_CLIENT].queue);
+
+	return (struct allocation *)((char *)flow - offset);
+}
+
+/* Adds one due packet to the batch for its socket; false when it has
+ * nowhere to go (the packet is then simply released). */
+static bool paced_add(struct worker *worker, struct relay_batch *batch,
+                      enum limiter_direction *batch_direction,
+                      struct rl_packet *packet)
+{
+	enum limiter_direction direction = limiter_meta_direction(packet->meta);
+	struct allocation *a = allocation_of_flow(packet->flow, direction);
+	const struct sockaddr *peer = NULL;
+	const uint8_t *data = packet->data;
+	size_t length = packet->length;
+	int fd = a->client_socket.fd;
+
+	if (direction == LIMITER_TO_PEER) {
+		struct worker_socket *relay;
+
+		peer = (const struct sockaddr *)packet->data;
+		relay = allocation_relay_for(a, peer);
+		if (relay == NULL)
+			return false;
+		fd = relay->fd;
+		data += net_addr_len(peer);
+		length -= net_addr_len(peer);
+	}
+	if (fd != batch->fd) {
+		batch_flush_direction(worker, batch, *batch_direction);
+		batch->fd = fd;
+		*batch_direction = direction;
+	}
+	/* The peer's address stays in the pool buffer until the flush. */
+	batch_add(batch, data, length, peer,
+	          limiter_meta_payload(packet->meta));
+	return true;
+}
+
+void relay_paced(struct worker *worker, uint64_t now_ns)
+{
+	struct rl_pacer *pacer = &worker->limiter->pacer;
+	struct rl_packet *held[WORKER_BATCH];
+	enum limiter_direction direction = LIMITER_TO_PEER;
+	struct relay_batch batch;
+	unsigned count, i;
+
+	do {
+		batch_init(&batch, -1);
+		for (count = 0; count < WORKER_BATCH; count++) {
+			held[count] = rl_pacer_due(pacer, now_ns);
+			if (held[count] == NULL)
+				break;
+			(void)paced_add(worker, &batch, &direction,
+			                held[count]);
+		}
+		batch_flush_direction(worker, &batch, direction);
+		for (i = 0; i < count; i++)
+			rl_pacer_release(pacer, held[i]);
+	} while (count == WORKER_BATCH);
+}
+
 /* RFC 8656 §12.4: ChannelData on a bound channel goes to its peer;
  * anything else on a channel number is dropped silently. */
 static const struct turn_channel *
@@ -94,15 +225,12 @@ bool relay_channel_data(struct allocation *a, const uint8_t *data,
 	if (channel == NULL)
 		return true;
 	relay = allocation_relay_for(a, (struct sockaddr *)&channel->peer);
-	if (relay == NULL ||
-	    sendto(relay->fd, frame.data, frame.length, MSG_DONTWAIT,
-	           (struct sockaddr *)&channel->peer,
-	           net_addr_len((struct sockaddr *)&channel->peer)) < 0) {
+	if (relay == NULL) {
 		a->worker->metrics->tx_errors++;
 		return true;
 	}
-	a->worker->metrics->client_packets++;
-	a->worker->metrics->client_bytes += frame.length;
+	relay_to_peer(a, relay, (struct sockaddr *)&channel->peer, frame.data,
+	              frame.length);
 	return true;
 }
 
@@ -146,7 +274,7 @@ int relay_from_client(struct worker_socket *socket)
 	struct allocation *a = socket->allocation;
 	struct mmsghdr messages[WORKER_BATCH];
 	struct relay_batch batch;
-	uint64_t now = worker_now();
+	uint64_t now = worker_now(), now_ns = 0;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
@@ -175,7 +303,10 @@ int relay_from_client(struct worker_socket *socket)
 			continue;
 		relay =
 		    allocation_relay_for(a, (struct sockaddr *)&channel->peer);
-		if (relay == NULL)
+		if (relay == NULL ||
+		    !limit_passes(a, LIMITER_TO_PEER, &now_ns,
+		                  (struct sockaddr *)&channel->peer, frame.data,
+		                  frame.length, frame.length))
 			continue;
 		if (relay->fd != batch.fd) {
 			batch_flush(worker, &batch,
@@ -246,7 +377,7 @@ int relay_from_peer(struct worker_socket *socket)
 	struct allocation *a = socket->allocation;
 	struct mmsghdr messages[WORKER_BATCH];
 	struct relay_batch batch;
-	uint64_t now = worker_now();
+	uint64_t now = worker_now(), now_ns = 0;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
@@ -266,7 +397,9 @@ int relay_from_peer(struct worker_socket *socket)
 		}
 		frame = frame_for_client(worker, a, peer, data, length, now,
 		                         &frame_length);
-		batch_add(&batch, frame, frame_length, NULL, length);
+		if (limit_passes(a, LIMITER_TO_CLIENT, &now_ns, NULL, frame,
+		                 frame_length, length))
+			batch_add(&batch, frame, frame_length, NULL, length);
 	}
 	batch_flush(worker, &batch, &worker->metrics->peer_packets,
 	            &worker->metrics->peer_bytes);

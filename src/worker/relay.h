@@ -29,4 +29,14 @@ int relay_from_peer(struct worker_socket *socket);
 bool relay_channel_data(struct allocation *allocation, const uint8_t *data,
                         size_t length);
 
+/* One datagram to a peer through the allocation's relay socket, under
+ * the rate limits (a Send indication's data, a stray ChannelData). */
+void relay_to_peer(struct allocation *allocation, struct worker_socket *relay,
+                   const struct sockaddr *peer, const uint8_t *data,
+                   size_t length);
+
+/* The pacing wheel's timer: sends every queued packet due at now_ns, in
+ * batches per socket. */
+void relay_paced(struct worker *worker, uint64_t now_ns);
+
 #endif

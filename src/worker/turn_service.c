@@ -11,6 +11,7 @@
 #include "turnpike/net.h"
 #include "turnpike/store.h"
 #include "allocation.h"
+#include "relay.h"
 #include "response.h"
 
 /* A request as the handlers see it. */
@@ -357,14 +358,8 @@ static void handle_send(struct request *req)
 		m->drop_send_denied++;
 		return;
 	}
-	if (sendto(relay->fd, stun_attr_value(req->msg, data_attr),
-	           data_attr->length, MSG_DONTWAIT, (struct sockaddr *)&peer,
-	           net_addr_len((struct sockaddr *)&peer)) < 0) {
-		m->tx_errors++;
-		return;
-	}
-	m->client_packets++;
-	m->client_bytes += data_attr->length;
+	relay_to_peer(req->allocation, relay, (struct sockaddr *)&peer,
+	              stun_attr_value(req->msg, data_attr), data_attr->length);
 }
 
 bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,

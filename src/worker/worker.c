@@ -72,6 +72,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	worker->conf = fresh;
 	turn_peer_policy_init(&worker->peer_policy, fresh);
+	limiter_configure(worker, fresh);
 	log_set_level(fresh->log_level);
 	conf_free(worker->reloaded);
 	worker->reloaded = fresh;
@@ -182,6 +183,7 @@ static void worker_free(struct worker *worker)
 	/* Deletes every record this worker made: a clean stop leaves no
 	 * allocation of ours in the store. */
 	allocation_table_free(worker);
+	limiter_free(worker);
 	store_close(worker->store);
 	free(worker->wheel);
 	for (i = 0; i < WORKER_RESERVATIONS; i++) {
@@ -245,7 +247,9 @@ static int worker_setup(struct worker *worker,
 		if (err != 0)
 			return err;
 	}
-	err = add_tick(worker);
+	err = limiter_init(worker, params->rate_users);
+	if (err == 0)
+		err = add_tick(worker);
 	return err != 0 ? err : add_signals(worker);
 }
 

@@ -36,6 +36,7 @@ struct store;
 
 struct worker;
 struct allocation;
+struct worker_limiter;
 
 enum worker_socket_kind {
 	WORKER_SOCKET_LISTENER,
@@ -104,6 +105,7 @@ struct worker {
 	struct turn_peer_policy peer_policy;
 	struct allocation_table allocations;
 	struct turn_wheel *wheel;
+	struct worker_limiter *limiter; /* limiter.h */
 	struct worker_reservation reservations[WORKER_RESERVATIONS];
 	uint64_t random_state; /* xorshift64*, seeded from getrandom() */
 	/* The receive batch: allocated once, reused for every recvmmsg(). */

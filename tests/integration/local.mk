@@ -12,7 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/prefork_flood.sh \
 	tests/integration/bench_smoke.sh \
 	tests/integration/ctl.sh \
-	tests/integration/reload.sh
+	tests/integration/reload.sh \
+	tests/integration/rate_limits.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump

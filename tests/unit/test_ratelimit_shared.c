@@ -343,7 +343,7 @@ Test(rl_user_table, same_user_gets_the_same_bucket_in_every_worker)
 	cr_assert_eq(rl_user_acquire(&views[0], "bob", 3, &c), 0);
 	cr_assert_eq(a, b);
 	cr_assert_neq(a, c);
-	cr_assert_neq(a, rl_user_table_server(table));
+	cr_assert_neq(a, rl_user_table_server(table, 0));
 }
 
 Test(rl_user_table, keys_with_the_same_home_probe_to_separate_slots)

@@ -449,6 +449,13 @@ static struct store_status *status_example(uint32_t workers)
 		s->workers[i].peer_packets = 7;
 		s->workers[i].peer_bytes = 8;
 		s->workers[i].drops = 9;
+		for (int l = 0; l < STORE_RATE_LEVELS; l++) {
+			s->workers[i].rate[l].passed = 100 + (uint64_t)l;
+			s->workers[i].rate[l].delayed = 200 + (uint64_t)l;
+			s->workers[i].rate[l].dropped =
+			    UINT64_MAX - (uint64_t)l;
+		}
+		s->workers[i].rate_queue_dropped = 11;
 	}
 	return s;
 }

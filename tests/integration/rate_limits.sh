@@ -1,0 +1,139 @@
+#!/bin/sh
+# Rate limits through turnpiked (DESIGN.md section 5), measured at the peer
+# by turnpike-bench: a configured allocation-rate is what the peer receives
+# within 2% under both policies, in both directions; a user-rate holds for
+# the sum of one user's allocations spread over two workers within 1%; a
+# total-pps holds server-wide within 1%. Pacing delays (counters show it)
+# where drop drops; a reload changes the rates of live allocations' levels.
+#
+# Offered load is twice the limit. Bursts and max-delay are kept small so
+# that what leaves before the first packet is charged and what is still
+# queued at the end stay well under the tolerance: the rates, not the
+# edges, are measured.
+. "$(dirname "$0")/lib.sh"
+: "${TURNPIKE_BENCH:=$(pwd)/turnpike-bench}"
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
+[ -x "$TURNPIKE_BENCH" ] || fail "turnpike-bench is not built: $TURNPIKE_BENCH"
+
+PORT=$(free_port)
+SIZE=200
+SECONDS_RUN=4
+
+base_config() {
+	write_config "$WORK/turnpike.conf" "relay-address = 127.0.0.1
+user = rate:rate-pw
+allow-peer = 127.0.0.0/8
+workers = 2
+$1"
+}
+
+# bench ARGS...: one run; sets LINE to its RESULT line.
+bench() {
+	LINE=$(timeout 60 "$TURNPIKE_BENCH" -p "$PORT" -u rate -w rate-pw \
+		-S "$SIZE" -d "$SECONDS_RUN" "$@" 127.0.0.1 2>"$WORK/bench.err" |
+		grep '^RESULT ') || fail "turnpike-bench failed: $(cat "$WORK/bench.err")"
+	echo "  $LINE"
+}
+
+value() {
+	echo "$LINE" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# within NAME GOT WANT PERCENT: |GOT - WANT| <= PERCENT% of WANT.
+within() {
+	awk -v got="$2" -v want="$3" -v pct="$4" 'BEGIN {
+		d = got - want; if (d < 0) d = -d
+		exit !(d <= want * pct / 100) }' ||
+		fail "$1: got $2 packets, want $3 within $4%"
+	echo "ok: $1: $2 packets, want $3 (within $4%)"
+}
+
+# reload_with EXTRA-LINES: rewrites the config and reloads it.
+reload_with() {
+	base_config "$1"
+	"$TURNPIKECTL" -c "$WORK/turnpike.conf" reload >/dev/null ||
+		fail "reload refused: $1"
+}
+
+status_json() {
+	"$TURNPIKECTL" -c "$WORK/turnpike.conf" status --json
+}
+
+# rate_counter LEVEL FIELD: the total of a rate-limit counter.
+rate_counter() {
+	status_json | "$PYTHON" -c 'import json, sys
+s = json.load(sys.stdin)["total"]["rate_limits"]
+print(s[sys.argv[1]][sys.argv[2]])' "$1" "$2"
+}
+
+# 800 kbit/s = 100,000 bytes/s = 500 packets/s of 200 bytes.
+base_config "allocation-rate = 800kbit
+allocation-burst = 5ms
+max-delay = 20ms
+rate-policy = pace"
+start_turnpiked "$WORK/turnpike.conf"
+
+echo "allocation-rate, pace, one way"
+bench -a 1 -r 1000
+within "pace to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
+# The snapshot is published once a second.
+sleep 1.5
+delayed=$(rate_counter allocation delayed)
+[ "$delayed" -gt 100 ] || fail "pace: only $delayed packets were delayed"
+dropped=$(rate_counter allocation dropped)
+echo "ok: pace delayed $delayed packets and dropped $dropped"
+
+echo "allocation-rate, pace, both directions"
+bench -a 1 -r 1000 --echo
+within "pace to the peer (echo)" "$(value peer)" $((500 * SECONDS_RUN)) 2
+# Towards the client the rate counts the 4-byte ChannelData header too:
+# 100,000 / 204 packets a second.
+within "pace to the client" "$(value echoed)" $((100000 * SECONDS_RUN / 204)) 2
+
+echo "allocation-rate, drop"
+reload_with "allocation-rate = 800kbit
+allocation-burst = 5ms
+rate-policy = drop"
+sleep 1.5
+before=$(rate_counter allocation dropped)
+bench -a 1 -r 1000
+within "drop to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
+sleep 1.5
+after=$(rate_counter allocation dropped)
+[ $((after - before)) -gt $((400 * SECONDS_RUN)) ] ||
+	fail "drop: only $((after - before)) packets counted as dropped"
+echo "ok: drop dropped $((after - before)) packets"
+
+echo "user-rate over two workers"
+# 1.6 Mbit/s = 1,000 packets/s for the user; 8 allocations offer 2,000.
+reload_with "user-rate = 1600kbit
+user-burst = 2ms
+max-delay = 10ms
+rate-policy = pace"
+SECONDS_RUN=5
+bench -a 8 -r 2000 >"$WORK/user.out" &
+BENCH_PID=$!
+sleep 2
+per_worker=$(allocations_per_worker)
+spread=$(echo "$per_worker" | grep -c .)
+wait "$BENCH_PID" || fail "turnpike-bench failed"
+LINE=$(sed -n 's/^  //p' "$WORK/user.out")
+echo "  allocations per worker (index count): $(echo "$per_worker" | tr '\n' ' ')"
+[ "$spread" -eq 2 ] || fail "the user's allocations did not reach both workers"
+within "user-rate, 8 allocations in 2 workers" "$(value peer)" $((1000 * SECONDS_RUN)) 1
+
+echo "total-pps"
+reload_with "total-pps = 700
+total-burst = 2ms
+max-delay = 10ms
+rate-policy = pace"
+bench -a 6 -r 1400
+within "total-pps, 6 allocations" "$(value peer)" $((700 * SECONDS_RUN)) 1
+
+echo "limits off after a reload"
+reload_with ""
+bench -a 2 -r 1400
+within "no limit" "$(value peer)" $((1400 * SECONDS_RUN)) 1
+
+kill -0 "$TURNPIKED_PID" || fail "turnpiked died"
+echo "PASS"
