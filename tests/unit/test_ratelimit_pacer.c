@@ -447,3 +447,70 @@ Test(rl_pacer, packet_never_overtakes_the_one_ahead_of_it)
 	cr_assert_eq(due_seq(&pacer, T0 + MS(20)), 2);
 	rl_pacer_free(&pacer);
 }
+
+Test(rl_pool, buffers_never_used_are_handed_out_in_order_then_reused)
+{
+	struct rl_pool pool;
+	struct rl_packet *a, *b, *c;
+
+	cr_assert_eq(rl_pool_init(&pool, 3, 64), 0);
+	cr_assert_eq(pool.fresh, 0, "nothing touched at init");
+	a = rl_pool_take(&pool);
+	b = rl_pool_take(&pool);
+	cr_assert((unsigned char *)b == (unsigned char *)a + pool.stride);
+	rl_pool_give(&pool, a);
+	cr_assert_eq(rl_pool_take(&pool), a, "a returned buffer goes first");
+	c = rl_pool_take(&pool);
+	cr_assert_not_null(c);
+	cr_assert_null(rl_pool_take(&pool), "three buffers, three taken");
+	cr_assert_eq(pool.used, 3);
+	rl_pool_give(&pool, b);
+	cr_assert_eq(rl_pool_take(&pool), b);
+	rl_pool_free(&pool);
+}
+
+/* A prefix (where to send the packet) is stored in front of the data and
+ * counts against the buffer and the flow's bound, but not the rate. */
+Test(rl_pacer, prefix_is_stored_before_the_data_and_not_charged)
+{
+	struct rl_pacer pacer;
+	struct rl_flow flow;
+	struct rl_levels levels;
+	struct rl_bucket bucket;
+	struct rl_rate rate;
+	struct rl_rate_spec spec = {.bytes_per_second = 1000,
+	                            .burst_ns = MS(1)};
+	const char prefix[] = "PEER", data[] = "0123456789";
+	struct rl_datagram d = {
+	    .prefix = prefix,
+	    .prefix_length = 4,
+	    .data = data,
+	    .length = 10,
+	    .meta = 7,
+	};
+	struct rl_packet *packet;
+
+	cr_assert_eq(rl_rate_init(&rate, &spec), 0);
+	rl_bucket_init(&bucket);
+	rl_levels_init(&levels);
+	rl_levels_set(&levels, RL_LEVEL_ALLOCATION, &bucket, &rate, NULL,
+	              false);
+	cr_assert_eq(rl_pacer_init(&pacer, MS(1), MS(100), 4, 14), 0);
+	rl_flow_init(&flow, 0);
+	/* 10 bytes at 1000 B/s cost 10 ms: the first leaves at once, the
+	 * second is paced to 10 ms less the 1 ms burst (had the 14 stored
+	 * bytes been charged, 13 ms). */
+	cr_assert_eq(rl_pacer_submit(&pacer, &flow, &levels, T0, &d), RL_SEND);
+	cr_assert_eq(rl_pacer_submit(&pacer, &flow, &levels, T0, &d), RL_PACE);
+	cr_assert_eq(flow.tail->departure, T0 + MS(9));
+	cr_assert_eq(flow.queued_bytes, 14);
+	packet = rl_pacer_due(&pacer, T0 + MS(10));
+	cr_assert_not_null(packet);
+	cr_assert_eq(packet->length, 14);
+	cr_assert_eq(memcmp(packet->data, "PEER0123456789", 14), 0);
+	cr_assert_eq(packet->meta, 7);
+	rl_pacer_release(&pacer, packet);
+	d.prefix_length = 5; /* 15 bytes: more than a buffer */
+	cr_assert_eq(rl_pacer_enqueue(&pacer, &flow, T0, T0, &d), EMSGSIZE);
+	rl_pacer_free(&pacer);
+}
