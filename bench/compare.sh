@@ -9,7 +9,8 @@
 # core during it (default 25; 0: never). -o: the table (markdown) to a
 # file, and every RESULT line to file.runs.
 # environment: TURNPIKED, TURNPIKE_BENCH (default: ./turnpiked and
-# ./turnpike-bench), TURNSERVER (default: turnserver), PYTHON.
+# ./turnpike-bench), TURNSERVER (default: turnserver), PYTHON, SCENARIOS
+# (default: core echo send limits many alloc machine).
 set -eu
 
 : "${TURNPIKED:=$(pwd)/turnpiked}"
@@ -150,6 +151,7 @@ log = stderr
 log-level = warning
 state-dir = $WORK/state
 pid-file = $WORK/turnpiked.pid
+${LIMITS_CONF:-}
 CONF
 	# shellcheck disable=SC2046
 	$(pin "$1") "$TURNPIKED" -f -c "$WORK/turnpike.conf" >"$WORK/turnpike.log" 2>&1 &
@@ -172,7 +174,7 @@ start_coturn() {
 		--allow-loopback-peers --no-cli --no-tls --no-dtls --no-tcp \
 		--no-tcp-relay --no-rfc5780 --no-stun-backward-compatibility \
 		--userdb "$WORK/turndb" --pidfile "$WORK/turnserver.pid" \
-		--log-file stdout $threads >"$WORK/coturn.log" 2>&1 &
+		--log-file stdout $threads ${LIMITS_ARGS:-} >"$WORK/coturn.log" 2>&1 &
 	SERVER_PID=$!
 	wait_ready coturn
 }
@@ -303,6 +305,24 @@ scenario_core() {
 	stop_server
 }
 
+# Rate limits on at every level, at rates that never bind (1 Gbit/s per
+# allocation, 10 Gbit/s per user and for the server): what the limiter
+# costs. coturn limits per session (--max-bps) and per server
+# (--bps-capacity); it has no per-user level.
+scenario_limits() {
+	server=$1
+	LIMITS_CONF="allocation-rate = 1Gbit
+user-rate = 10Gbit
+total-rate = 10Gbit"
+	LIMITS_ARGS="--max-bps 125000000 --bps-capacity 1250000000"
+	start_"$server" "$SERVER_CPU" 1
+	search "$server" limited
+	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE")
+	record limited_us_per_pkt_at_20k "$server" "$(get server_us_per_pkt "$line")"
+	stop_server
+	LIMITS_CONF= LIMITS_ARGS=
+}
+
 scenario_echo() {
 	server=$1
 	start_"$server" "$SERVER_CPU" 1
@@ -395,6 +415,7 @@ report() {
 METRICS="channel_flat_out_pps channel_max_pps channel_us_per_pkt_at_20k
 echo_rtt_p50_us echo_rtt_p99_us echo_rtt_max_us echo_loss_pct echo_us_per_pkt
 send_flat_out_pps send_max_pps send_us_per_pkt_at_20k
+limited_flat_out_pps limited_max_pps limited_us_per_pkt_at_20k
 allocs_10_pps allocs_10_loss_pct allocs_10_us_per_pkt
 allocs_${BIG}_pps allocs_${BIG}_loss_pct allocs_${BIG}_us_per_pkt
 allocs_${BIG}_kib_per_alloc allocs_${BIG}_fds_per_alloc
@@ -402,6 +423,7 @@ allocs_per_s alloc_p50_us alloc_p99_us us_per_alloc
 machine_flat_out_pps machine_loss_pct machine_us_per_pkt
 noise_other_cpu_pct"
 SERVER_NAME=
+: "${SCENARIOS:=core echo send limits many alloc machine}"
 
 mkdir -p "$WORK/results"
 START=$(date +%s)
@@ -411,7 +433,7 @@ for rep in $(seq "$REPS"); do
 	# Alternate who goes first, so that drift in the machine's load
 	# does not always favour the same server.
 	if [ $((rep % 2)) = 1 ]; then order="turnpike coturn"; else order="coturn turnpike"; fi
-	for scenario in core echo send many alloc machine; do
+	for scenario in $SCENARIOS; do
 		echo "  repetition $rep: $scenario"
 		for server in $order; do
 			"scenario_$scenario" "$server"
@@ -420,13 +442,21 @@ for rep in $(seq "$REPS"); do
 done
 TABLE=$(report)
 echo
+echo "the rate limiter alone (turnpike-bench -m limiter, in process):"
+"$TURNPIKE_BENCH" -m limiter -d 2 -S 100 | grep -v '^RESULT' || true
+echo
 echo "$TABLE"
 echo
 [ -f "$WORK/notes" ] && sort -u "$WORK/notes"
 echo "*_pps: relayed packets per second; *_us_per_pkt, us_per_alloc: server CPU"
 echo "microseconds per relayed packet or per allocation; *_us: latency;"
 echo "noise_other_cpu_pct: CPU that other processes used during the runs, in % of a core."
+echo "limited_*: rate limits set at every level but never binding (coturn: --max-bps, --bps-capacity)."
 echo "Medians of $REPS repetition(s); ratio = turnpike / coturn; $(($(date +%s) - START)) s in all."
+on=$(median "$WORK/results/limited_max_pps.turnpike")
+off=$(median "$WORK/results/channel_max_pps.turnpike")
+awk -v on="$on" -v off="$off" 'BEGIN { if (on != "-" && off != "-" && off > 0)
+	printf "turnpike with limits on / off, max relayed pps: %.2f\n", on / off }' </dev/null
 if [ -n "$OUTPUT" ]; then
 	echo "$TABLE" >"$OUTPUT"
 	cp "$WORK/runs.log" "$OUTPUT.runs"

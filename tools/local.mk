@@ -8,6 +8,7 @@ turnpike_bench_SOURCES = \
 	tools/bench/report.c \
 	tools/bench/client.c \
 	tools/bench/alloc.c \
+	tools/bench/limiter.c \
 	tools/bench/traffic.c \
 	tools/bench/peer.c \
 	tools/bench/procstat.c \

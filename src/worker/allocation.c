@@ -371,6 +371,21 @@ void allocation_expire(struct turn_wheel_node *node, uint64_t now)
 	(void)allocation_reschedule(a, now);
 }
 
+void allocation_table_each(struct worker *worker,
+                           void (*fn)(struct allocation *, void *), void *arg)
+{
+	struct allocation_table *table = &worker->allocations;
+	struct allocation *a, *next;
+	size_t i;
+
+	for (i = 0; table->buckets != NULL && i < table->bucket_count; i++) {
+		for (a = table->buckets[i]; a != NULL; a = next) {
+			next = a->hash_next;
+			fn(a, arg);
+		}
+	}
+}
+
 void allocation_table_free(struct worker *worker)
 {
 	struct allocation_table *table = &worker->allocations;

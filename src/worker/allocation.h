@@ -80,6 +80,9 @@ void allocation_record_update(struct allocation *allocation);
 void allocation_record_delete(struct allocation *allocation);
 
 int allocation_table_init(struct allocation_table *table);
+/* Calls fn for every allocation; fn must not free it. */
+void allocation_table_each(struct worker *worker,
+                           void (*fn)(struct allocation *, void *), void *arg);
 /* Frees every allocation left (worker shutdown). */
 void allocation_table_free(struct worker *worker);
 

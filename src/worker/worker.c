@@ -56,6 +56,15 @@ static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("draining %zu allocations", worker->allocations.count);
 }
 
+/* A reloaded allocation-queue bounds the queues of live allocations too. */
+static void apply_queue_bound(struct allocation *a, void *arg)
+{
+	const struct conf *conf = arg;
+
+	for (int d = 0; d < LIMITER_DIRECTIONS; d++)
+		a->limits.flow[d].queue.bound_bytes = conf->allocation_queue;
+}
+
 /* SIGHUP (DESIGN.md section 7): settings that do not touch sockets take
  * effect for every later request and packet; live allocations keep their
  * sockets, permissions and channels. Listener and worker-count changes
@@ -73,6 +82,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	worker->conf = fresh;
 	turn_peer_policy_init(&worker->peer_policy, fresh);
 	limiter_configure(worker, fresh);
+	allocation_table_each(worker, apply_queue_bound, fresh);
 	log_set_level(fresh->log_level);
 	conf_free(worker->reloaded);
 	worker->reloaded = fresh;

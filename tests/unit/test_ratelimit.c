@@ -266,6 +266,17 @@ Test(rl_precision, three_hundred_thousand_pps_passes_300000_per_second)
 	assert_within(d.packets, 3000000, 1);
 }
 
+/* Issue 6: 5 Mbit/s with packets of 100 to 1200 bytes, within 0.5%. */
+Test(rl_precision,
+     five_mbit_per_second_with_100_to_1200_bytes_within_half_percent)
+{
+	struct rl_rate rate = rate_of(625000, 0, 0);
+	const uint32_t sizes[] = {100, 1200, 333, 917, 560, 1199, 101};
+	struct delivered d = saturate(&rate, sizes, 7, US(10), SEC(10));
+
+	assert_within(d.bytes, 6250000, 6250000 / 200);
+}
+
 Test(rl_precision, seven_pps_passes_seven_per_second)
 {
 	struct rl_rate rate = rate_of(0, 7, 0);
@@ -424,6 +435,25 @@ Test(rl_cascade, equal_stacked_limits_deliver_the_limit)
 	rl_bucket_init(&user);
 	rl_levels_set(&levels, RL_LEVEL_USER, &user, &b, NULL, true);
 	assert_within(offer(&levels, 5000, 0), 10000, 1);
+}
+
+/* Issue 6: limiters at 1.00 and 1.02 times a rate, in either order,
+ * deliver the lower within 0.5%. */
+Test(rl_cascade, limits_at_1_00_and_1_02_deliver_the_lower_within_half_percent)
+{
+	struct rl_rate low = rate_of(0, 10000, 0);
+	struct rl_rate high = rate_of(0, 10200, 0);
+	struct rl_bucket first, second;
+	struct rl_levels levels;
+
+	one_level(&levels, RL_LEVEL_ALLOCATION, &first, &high, false);
+	rl_bucket_init(&second);
+	rl_levels_set(&levels, RL_LEVEL_USER, &second, &low, NULL, true);
+	assert_within(offer(&levels, 20000, 0), 100000, 500);
+	one_level(&levels, RL_LEVEL_ALLOCATION, &first, &low, false);
+	rl_bucket_init(&second);
+	rl_levels_set(&levels, RL_LEVEL_USER, &second, &high, NULL, true);
+	assert_within(offer(&levels, 20000, 0), 100000, 500);
 }
 
 Test(rl_cascade, limit_of_800_under_1000_delivers_800)

@@ -514,3 +514,101 @@ Test(rl_pacer, prefix_is_stored_before_the_data_and_not_charged)
 	cr_assert_eq(rl_pacer_enqueue(&pacer, &flow, T0, T0, &d), EMSGSIZE);
 	rl_pacer_free(&pacer);
 }
+
+/*
+ * Issue 6: a burst at twice the rate for 1 s (2000 pps of 16 bytes against
+ * 1000 pps), then silence. Pacing delivers the limit within 1%, delays no
+ * packet beyond max-delay and drops only what the queue bound cannot
+ * hold; drop, offered the same, loses about half.
+ */
+struct burst_outcome {
+	uint64_t delivered, dropped, max_delay_seen, last_departure;
+};
+
+static void burst_delivered(struct burst_outcome *out, uint64_t arrival,
+                            uint64_t now)
+{
+	if (now - arrival > out->max_delay_seen)
+		out->max_delay_seen = now - arrival;
+	out->last_departure = now;
+	out->delivered++;
+}
+
+static struct burst_outcome burst_of_twice_the_rate(uint64_t max_delay,
+                                                    uint64_t bound_bytes)
+{
+	struct rl_rate rate = rate_of(0, 1000, MS(5));
+	struct rl_bucket bucket;
+	struct rl_levels levels;
+	struct rl_pacer pacer;
+	struct rl_flow flow;
+	struct rl_packet *packet;
+	struct burst_outcome out = {0, 0, 0, 0};
+	uint64_t now, seq = 0;
+
+	one_level(&levels, RL_LEVEL_ALLOCATION, &bucket, &rate, false);
+	if (max_delay > 0)
+		cr_assert_eq(rl_pacer_init(&pacer, US(100), max_delay, 4096,
+		                           sizeof(struct payload)),
+		             0);
+	rl_flow_init(&flow, bound_bytes);
+	for (now = T0; now < T0 + SEC(3); now += US(50)) {
+		while (max_delay > 0 &&
+		       (packet = rl_pacer_due(&pacer, now)) != NULL) {
+			burst_delivered(&out, payload_of(packet).arrival, now);
+			rl_pacer_release(&pacer, packet);
+		}
+		if (now >= T0 + SEC(1) || (now - T0) % US(500) != 0)
+			continue;
+		struct payload p = {.seq = seq++, .arrival = now};
+		struct rl_datagram d = datagram_of(&p, sizeof(p));
+		enum rl_verdict v =
+		    max_delay > 0
+		        ? rl_pacer_submit(&pacer, &flow, &levels, now, &d)
+		        : admit(&levels, now, sizeof(p), 0, NULL);
+
+		if (v == RL_SEND)
+			burst_delivered(&out, now, now);
+		out.dropped += v == RL_DROP;
+	}
+	if (max_delay > 0)
+		rl_pacer_free(&pacer);
+	return out;
+}
+
+/* Packets per second over the delivery, the 5 ms burst aside. */
+static double delivered_rate(const struct burst_outcome *o)
+{
+	return (double)(o->delivered - 5) * 1e9 /
+	       (double)(o->last_departure - T0);
+}
+
+Test(rl_pacer, twice_the_rate_for_a_second_paced_delivers_the_limit)
+{
+	/* max-delay 1 s holds the whole excess: nothing is lost, and the
+	 * 2000 packets leave at 1000 pps. */
+	struct burst_outcome paced = burst_of_twice_the_rate(SEC(1), 0);
+	/* A queue bound of 100 packets: what exceeds it is dropped; what
+	 * passes still leaves at the rate and waits at most 100 ms. */
+	struct burst_outcome bounded =
+	    burst_of_twice_the_rate(SEC(1), 100 * sizeof(struct payload));
+	struct burst_outcome dropped = burst_of_twice_the_rate(0, 0);
+
+	cr_assert_eq(paced.dropped, 0);
+	cr_assert_eq(paced.delivered, 2000);
+	cr_assert_leq(paced.max_delay_seen, SEC(1));
+	cr_assert(delivered_rate(&paced) >= 990 &&
+	              delivered_rate(&paced) <= 1010,
+	          "paced at %.1f pps", delivered_rate(&paced));
+	cr_assert_eq(bounded.delivered + bounded.dropped, 2000);
+	cr_assert(bounded.delivered >= 1095 && bounded.delivered <= 1110,
+	          "bounded delivered %llu",
+	          (unsigned long long)bounded.delivered);
+	cr_assert_leq(bounded.max_delay_seen, MS(101));
+	cr_assert(delivered_rate(&bounded) >= 990 &&
+	              delivered_rate(&bounded) <= 1010,
+	          "bounded at %.1f pps", delivered_rate(&bounded));
+	/* drop: about half of the 2000 offered are lost. */
+	cr_assert(dropped.dropped >= 990 && dropped.dropped <= 1000,
+	          "drop lost %llu", (unsigned long long)dropped.dropped);
+}

@@ -41,6 +41,7 @@
 enum bench_mode {
 	BENCH_MODE_FLOW,
 	BENCH_MODE_ALLOC,
+	BENCH_MODE_LIMITER,
 };
 
 /* The command line, checked; immutable once parsed. */
@@ -251,6 +252,9 @@ struct report {
 int run_flow(const struct bench_options *options,
              const struct bench_credentials *credentials,
              const struct procstat *ps, struct report *r);
+/* limiter.c: the rate limiter's CPU cost per packet, in process. */
+int run_limiter(const struct bench_options *options);
+
 int run_alloc(const struct bench_options *options,
               const struct bench_credentials *credentials,
               const struct procstat *ps, struct report *r);

@@ -49,7 +49,7 @@ static void usage(FILE *out)
 	        "[-p port] [-r pps]\n"
 	        "\t[-S bytes] [-T senders] [-t seconds] [-u user] "
 	        "[-w password | -W secret]\n"
-	        "\t[-m flow | alloc] [-n count] [-c concurrency] "
+	        "\t[-m flow | alloc | limiter] [-n count] [-c concurrency] "
 	        "[--peer address]\n"
 	        "\t[--server-pid pid] [--server-name name] [--allow-remote] "
 	        "address\n");
@@ -155,8 +155,10 @@ static int parse_option(int ch, const char *arg, struct bench_options *o,
 			o->mode = BENCH_MODE_FLOW;
 		else if (strcmp(arg, "alloc") == 0)
 			o->mode = BENCH_MODE_ALLOC;
+		else if (strcmp(arg, "limiter") == 0)
+			o->mode = BENCH_MODE_LIMITER;
 		else
-			return bad("-m wants flow or alloc", arg);
+			return bad("-m wants flow, alloc or limiter", arg);
 		return 0;
 	case 'n':
 		if (parse_uint(arg, 1, COUNT_MAX, &v) != 0)
@@ -306,6 +308,9 @@ static int parse_options(int argc, char **argv, struct bench_options *o)
 		if (parse_option(ch, optarg, o, &port, &peer) != 0)
 			return EINVAL;
 	}
+	/* The limiter's cost is measured in process: no server. */
+	if (o->mode == BENCH_MODE_LIMITER && optind == argc)
+		return 0;
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return EINVAL;
@@ -388,6 +393,8 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) != 0)
 		return EXIT_USAGE;
+	if (o.mode == BENCH_MODE_LIMITER)
+		return run_limiter(&o) == 0 ? 0 : 1;
 	if (make_credentials(&o, &cred) != 0) {
 		fprintf(stderr, "turnpike-bench: cannot make credentials\n");
 		return EXIT_USAGE;
