@@ -305,16 +305,17 @@ scenario_core() {
 	stop_server
 }
 
-# Rate limits on at every level, at rates that never bind (1 Gbit/s per
-# allocation, 10 Gbit/s per user and for the server): what the limiter
+# Rate limits on at every level, at rates that never bind (100 Mbit/s per
+# allocation, 100 Gbit/s per user and for the server): what the limiter
 # costs. coturn limits per session (--max-bps) and per server
-# (--bps-capacity); it has no per-user level.
+# (--bps-capacity, from which each session reserves its max-bps); it has
+# no per-user level.
 scenario_limits() {
 	server=$1
-	LIMITS_CONF="allocation-rate = 1Gbit
-user-rate = 10Gbit
-total-rate = 10Gbit"
-	LIMITS_ARGS="--max-bps 125000000 --bps-capacity 1250000000"
+	LIMITS_CONF="allocation-rate = 100Mbit
+user-rate = 100Gbit
+total-rate = 100Gbit"
+	LIMITS_ARGS="--max-bps 12500000 --bps-capacity 12500000000"
 	start_"$server" "$SERVER_CPU" 1
 	search "$server" limited
 	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE")
