@@ -41,9 +41,11 @@ static void close_listeners(struct worker *worker)
 	}
 }
 
-/* SIGQUIT (DESIGN.md section 1): stop taking allocations, let the live
- * ones drain through their own sockets, then exit; max-lifetime bounds
- * the wait. */
+/* SIGQUIT (DESIGN.md sections 1 and 7: a graceful stop, or a reload
+ * that started a new generation): stop taking allocations, let the live
+ * ones drain through their own connected sockets, then exit;
+ * drain-timeout bounds the wait. Closing the listeners takes them out
+ * of the reuseport group, so new clients reach the other generation. */
 static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *worker = arg;
@@ -51,9 +53,10 @@ static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 	if (worker->draining)
 		return;
 	worker->draining = true;
-	worker->drain_deadline = worker_now() + worker->conf->max_lifetime;
+	worker->drain_deadline = worker_now() + worker->conf->drain_timeout;
 	close_listeners(worker);
-	log_info("draining %zu allocations", worker->allocations.count);
+	log_info("worker draining allocations=%zu timeout=%u",
+	         worker->allocations.count, worker->conf->drain_timeout);
 }
 
 /* SIGHUP (DESIGN.md section 7): settings that do not touch sockets take
@@ -261,7 +264,8 @@ int worker_run(const struct worker_params *params)
 		worker_free(&worker);
 		return err;
 	}
-	log_info("worker %u serving %zu listener(s)", worker.index,
+	log_info("worker serving slot=%u generation=%llu listeners=%zu",
+	         worker.index, (unsigned long long)params->generation,
 	         worker.listener_count);
 	if (event_base_dispatch(worker.base) < 0)
 		err = EIO;

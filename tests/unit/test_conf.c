@@ -137,6 +137,7 @@ Test(conf, empty_file_gives_documented_defaults)
 	cr_assert_eq(conf->allow_peer_count + conf->deny_peer_count, 0);
 	cr_assert_eq(conf->default_lifetime, 600);
 	cr_assert_eq(conf->max_lifetime, 3600);
+	cr_assert_eq(conf->drain_timeout, 3600);
 	cr_assert_str_eq(conf->state_dir, LOCALSTATEDIR "/lib/turnpike");
 	cr_assert_str_eq(conf->pid_file, RUNSTATEDIR "/turnpike/turnpiked.pid");
 	cr_assert_null(conf->run_user);
@@ -304,7 +305,7 @@ Test(conf, value_error_names_key_value_and_expectation)
 {
 	assert_error("\nworkers = many\n",
 	             "t.conf:2: workers 'many': expected auto or a number from "
-	             "1 to 1024");
+	             "1 to 128");
 }
 
 Test(conf, comments_and_blank_lines_are_ignored)
@@ -362,7 +363,7 @@ Test(conf, last_line_needs_no_newline)
 	conf_free(conf);
 	assert_error("realm = a\nworkers = x",
 	             "t.conf:2: workers 'x': expected auto or a number from 1 "
-	             "to 1024");
+	             "to 128");
 }
 
 Test(conf, message_shows_control_characters_as_question_marks)
@@ -730,22 +731,24 @@ Test(conf, software_replaces_the_default_and_is_bounded)
 	assert_bad("software", "a\x7f");
 }
 
-Test(conf, workers_is_auto_or_1_to_1024)
+/* At most 128: two generations must fit in the 256 worker slots. */
+Test(conf, workers_is_auto_or_1_to_128)
 {
 	struct conf *conf = parse_key("workers", "auto");
 	static const char *const bad[] = {
-	    "0", "1025", "-1", "four", "2.5", "+2", "Auto", NULL,
+	    "0", "129", "1024", "-1", "four", "2.5", "+2", "Auto", NULL,
 	};
 
 	cr_assert_eq(conf->workers, 0);
 	cr_assert_geq(conf_worker_count(conf), 1);
 	cr_assert_eq(conf_worker_count(conf),
-	             sysconf(_SC_NPROCESSORS_ONLN) > 0
-	                 ? sysconf(_SC_NPROCESSORS_ONLN)
-	                 : 1);
+	             sysconf(_SC_NPROCESSORS_ONLN) < 1 ? 1
+	             : sysconf(_SC_NPROCESSORS_ONLN) > CONF_WORKERS_MAX
+	                 ? CONF_WORKERS_MAX
+	                 : sysconf(_SC_NPROCESSORS_ONLN));
 	conf_free(conf);
-	conf = parse_key("workers", "1024");
-	cr_assert_eq(conf_worker_count(conf), 1024);
+	conf = parse_key("workers", "128");
+	cr_assert_eq(conf_worker_count(conf), 128);
 	conf_free(conf);
 	conf = parse_key("workers", "3");
 	cr_assert_eq(conf->workers, 3);
@@ -983,6 +986,25 @@ Test(conf, lifetimes_reject_bad_values)
 
 	assert_bad_values("default-lifetime", bad);
 	assert_bad_values("max-lifetime", bad);
+}
+
+/* An old generation drains for up to a week: longer is a typo. */
+Test(conf, drain_timeout_takes_seconds_or_units_up_to_a_week)
+{
+	static const char *const bad[] = {
+	    "0", "1.5s", "604801", "8d", "10x", "-5", "500ms", NULL,
+	};
+	struct conf *conf = parse_ok("drain-timeout = 90\n");
+
+	cr_assert_eq(conf->drain_timeout, 90);
+	conf_free(conf);
+	conf = parse_ok("drain-timeout = 2h\n");
+	cr_assert_eq(conf->drain_timeout, 7200);
+	conf_free(conf);
+	conf = parse_ok("drain-timeout = 604800\n");
+	cr_assert_eq(conf->drain_timeout, 604800);
+	conf_free(conf);
+	assert_bad_values("drain-timeout", bad);
 }
 
 Test(conf, default_lifetime_above_max_lifetime_names_its_line)
