@@ -12,7 +12,9 @@ INTEGRATION_TESTS = \
 	tests/integration/prefork_flood.sh \
 	tests/integration/bench_smoke.sh \
 	tests/integration/ctl.sh \
-	tests/integration/reload.sh
+	tests/integration/reload.sh \
+	tests/integration/generation.sh \
+	tests/integration/generation_drain.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump
