@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	tests/integration/ctl.sh \
 	tests/integration/reload.sh \
 	tests/integration/generation.sh \
-	tests/integration/generation_drain.sh
+	tests/integration/generation_drain.sh \
+	tests/integration/single_instance.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump
