@@ -96,12 +96,12 @@ static int bind_slot(struct master *master, const struct conf *conf,
 			err = bind_one(conf, listen, true, &out->fd);
 		if (err != 0) {
 			log_msg(LOG_ERR,
-			        "listen failed address=%s://%s error=\"%s\"",
+			        "listen failed address=%s://%s error=%s",
 			        transport_name(listen->transport),
 			        net_addr_format(
 			            (const struct sockaddr *)&listen->addr,
 			            name, sizeof(name)),
-			        strerror(err));
+			        LOG_QUOTED(strerror(err)));
 			return err;
 		}
 		out->listen = listen;

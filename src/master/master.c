@@ -102,7 +102,7 @@ static const char *needs_restart(const struct conf *old,
 
 static void reload_refused(struct master *master, const char *why)
 {
-	log_msg(LOG_ERR, "reload refused error=\"%s\"", why);
+	log_msg(LOG_ERR, "reload refused error=%s", LOG_QUOTED(why));
 	snprintf(master->last_reload_error, sizeof(master->last_reload_error),
 	         "%s", why);
 }
@@ -116,7 +116,7 @@ static void reload_in_place(struct master *master, struct conf *fresh)
 	master->conf = fresh;
 	master_signal_workers(master, SIGHUP);
 	log_info("reloaded path=%s generation=%llu",
-	         master->options->config_path,
+	         LOG_QUOTED(master->options->config_path),
 	         (unsigned long long)master->generation);
 }
 
@@ -239,8 +239,9 @@ static int setup(struct master *master, struct conf *conf)
 		return err;
 	err = store_open(conf->state_dir, 0, &master->store);
 	if (err != 0) {
-		log_msg(LOG_ERR, "store open failed path=%s error=\"%s\"",
-		        conf->state_dir, store_strerror(err));
+		log_msg(LOG_ERR, "store open failed path=%s error=%s",
+		        LOG_QUOTED(conf->state_dir),
+		        LOG_QUOTED(store_strerror(err)));
 		return err;
 	}
 	/* Nothing can be live before the listeners exist. */

@@ -50,8 +50,8 @@ int master_lock_pid_file(const char *path, int *fd_out)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = errno;
-		log_msg(LOG_ERR, "pid-file open failed path=%s error=\"%s\"",
-		        path, strerror(err));
+		log_msg(LOG_ERR, "pid-file open failed path=%s error=%s",
+		        LOG_QUOTED(path), LOG_QUOTED(strerror(err)));
 		return err;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -61,17 +61,17 @@ int master_lock_pid_file(const char *path, int *fd_out)
 			        "pid-file locked path=%s holder=%ld "
 			        "reason=\"another turnpiked runs with this "
 			        "pid-file\"",
-			        path, holder_pid(fd));
+			        LOG_QUOTED(path), holder_pid(fd));
 		else
 			log_msg(LOG_ERR,
-			        "pid-file lock failed path=%s error=\"%s\"",
-			        path, strerror(err));
+			        "pid-file lock failed path=%s error=%s",
+			        LOG_QUOTED(path), LOG_QUOTED(strerror(err)));
 		close(fd);
 		return err;
 	}
 	if ((err = write_pid(fd)) != 0) {
-		log_msg(LOG_ERR, "pid-file write failed path=%s error=\"%s\"",
-		        path, strerror(err));
+		log_msg(LOG_ERR, "pid-file write failed path=%s error=%s",
+		        LOG_QUOTED(path), LOG_QUOTED(strerror(err)));
 		close(fd);
 		return err;
 	}
@@ -84,7 +84,7 @@ void master_remove_pid_file(const char *path, int fd)
 	/* Unlinked while still locked, so that a new turnpiked cannot lock
 	 * the old file just before it disappears. */
 	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
-		log_warn("pid-file remove failed path=%s", path);
+		log_warn("pid-file remove failed path=%s", LOG_QUOTED(path));
 	if (fd >= 0)
 		close(fd);
 }

@@ -73,8 +73,8 @@ void master_publish_status(struct master *master)
 	}
 	/* Once per change, not once a second. */
 	if (err != 0 && err != master->status_error)
-		log_msg(LOG_WARNING, "status publish failed error=\"%s\"",
-		        store_strerror(err));
+		log_msg(LOG_WARNING, "status publish failed error=%s",
+		        LOG_QUOTED(store_strerror(err)));
 	else if (err == 0 && master->status_error != 0)
 		log_info("status published again");
 	master->status_error = err;

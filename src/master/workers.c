@@ -44,7 +44,7 @@ static void reset_signals(void)
 static void die_with_master(pid_t master)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
-		log_warn("%s: PR_SET_PDEATHSIG", __func__);
+		log_warn("worker pdeathsig failed");
 	if (getppid() != master)
 		_exit(1);
 }
@@ -59,7 +59,7 @@ run_child(struct master *master, size_t slot, pid_t parent)
 
 	die_with_master(parent);
 	reset_signals();
-	snprintf(name, sizeof(name), "worker=%zu", slot);
+	snprintf(name, sizeof(name), "worker %zu", slot);
 	log_set_process(name);
 	master_close_other_listeners(master, slot);
 	/* An MDB_env must not cross fork(): the worker opens its own. */
@@ -86,7 +86,7 @@ int master_spawn(struct master *master, size_t slot)
 
 	pid = fork();
 	if (pid < 0) {
-		log_warn("%s: fork", __func__);
+		log_warn("worker fork failed slot=%zu", slot);
 		return errno;
 	}
 	if (pid == 0)
@@ -149,8 +149,8 @@ static void clean_after(struct master *master, size_t slot, pid_t pid)
 	err = store_worker_purge(master->store, (uint32_t)slot, pid, &removed);
 	if (err != 0)
 		log_msg(LOG_ERR,
-		        "worker purge failed slot=%zu pid=%ld error=\"%s\"",
-		        slot, (long)pid, store_strerror(err));
+		        "worker purge failed slot=%zu pid=%ld error=%s", slot,
+		        (long)pid, LOG_QUOTED(store_strerror(err)));
 	else if (removed > 0)
 		log_info("worker purged slot=%zu pid=%ld allocations=%zu", slot,
 		         (long)pid, removed);

@@ -22,7 +22,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *worker = arg;
 
-	log_info("stopping on signal %d", (int)sig);
+	log_info("worker stopping signal=%d", (int)sig);
 	event_base_loopexit(worker->base, NULL);
 }
 
@@ -70,7 +70,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (conf_load(worker->config_path, &fresh, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERR, "reload refused: %s", err);
+		log_msg(LOG_ERR, "reload refused error=%s", LOG_QUOTED(err));
 		return;
 	}
 	worker->conf = fresh;
@@ -78,14 +78,13 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	log_set_level(fresh->log_level);
 	conf_free(worker->reloaded);
 	worker->reloaded = fresh;
-	log_info("configuration reloaded; %zu allocations kept",
-	         worker->allocations.count);
+	log_info("reloaded allocations=%zu", worker->allocations.count);
 }
 
 static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
 {
 	if (log_reopen() != 0)
-		log_warn("%s: cannot reopen the log", __func__);
+		log_warn("log reopen failed");
 }
 
 static int add_listener(struct worker *worker, size_t i,
@@ -119,7 +118,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	worker_reservations_expire(worker, now);
 	if (worker->draining &&
 	    (worker->allocations.count == 0 || now >= worker->drain_deadline)) {
-		log_info("drained; exiting with %zu allocations left",
+		log_info("worker drained allocations=%zu",
 		         worker->allocations.count);
 		event_base_loopexit(worker->base, NULL);
 	}
@@ -260,7 +259,8 @@ int worker_run(const struct worker_params *params)
 	memset(&worker, 0, sizeof(worker));
 	err = worker_setup(&worker, params);
 	if (err != 0) {
-		log_warnx("%s: setup failed: %s", __func__, strerror(err));
+		log_warnx("worker setup failed error=%s",
+		          LOG_QUOTED(strerror(err)));
 		worker_free(&worker);
 		return err;
 	}
