@@ -1,6 +1,7 @@
 # Integration tests: turnpiked on loopback driven by real clients.
 INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
+	tests/integration/config_effects.sh \
 	tests/integration/stun_binding.sh \
 	tests/integration/turn_uclient.sh \
 	tests/integration/turn_aioice.sh \

@@ -1214,6 +1214,62 @@ Test(conf, rate_levels_are_separate)
 	conf_free(conf);
 }
 
+/* Every key of the three levels parses into its own level and rejects
+ * what its setter rejects (the keys come from one table macro, so a slip
+ * there would show here, not in the level-specific tests). */
+Test(conf, every_rate_key_of_every_level_parses_and_rejects)
+{
+	static const char *const levels[] = {"allocation", "user", "total"};
+	static const char *const bad_rate[] = {"2M", "1bit", "200Gbit", NULL};
+	static const char *const bad_pps[] = {"1.5", "-1", NULL};
+	static const char *const bad_burst[] = {"20", "2s", "0ms", NULL};
+	char key[32], text[256];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct conf *conf;
+		const struct conf_rate *rates[3];
+
+		snprintf(text, sizeof(text),
+		         "%s-rate = 8Mbit\n%s-pps = 700\n%s-burst = 5ms\n",
+		         levels[i], levels[i], levels[i]);
+		conf = parse_ok(text);
+		rates[0] = &conf->allocation_rate;
+		rates[1] = &conf->user_rate;
+		rates[2] = &conf->total_rate;
+		for (size_t j = 0; j < 3; j++) {
+			cr_assert_eq(rates[j]->bytes_per_second,
+			             i == j ? 1000000 : 0, "%s", text);
+			cr_assert_eq(rates[j]->packets_per_second,
+			             i == j ? 700 : 0, "%s", text);
+		}
+		cr_assert_eq(rates[i]->burst_ns, 5000000);
+		conf_free(conf);
+		snprintf(key, sizeof(key), "%s-rate", levels[i]);
+		assert_bad_values(key, bad_rate);
+		snprintf(key, sizeof(key), "%s-pps", levels[i]);
+		assert_bad_values(key, bad_pps);
+		snprintf(key, sizeof(key), "%s-burst", levels[i]);
+		assert_bad_values(key, bad_burst);
+	}
+}
+
+/* RFC 8656 §12 narrowed the range; coturn's client still uses RFC 5766's. */
+Test(conf, channel_numbers_is_rfc8656_or_rfc5766)
+{
+	static const char *const bad[] = {"5766", "RFC5766", "rfc3489", NULL};
+	struct conf *conf = parse_ok("");
+
+	cr_assert(!conf->rfc5766_channels, "rfc8656 is the default");
+	conf_free(conf);
+	conf = parse_key("channel-numbers", "rfc5766");
+	cr_assert(conf->rfc5766_channels);
+	conf_free(conf);
+	conf = parse_key("channel-numbers", "rfc8656");
+	cr_assert(!conf->rfc5766_channels);
+	conf_free(conf);
+	assert_bad_values("channel-numbers", bad);
+}
+
 Test(conf, pps_is_a_plain_integer)
 {
 	static const char *const bad[] = {
