@@ -147,19 +147,21 @@ static void reload(struct master *master)
 		reload_refused(master, err);
 		return;
 	}
-	master->last_reload_error[0] = '\0';
-	log_set_level(fresh->log_level);
 	count =
 	    (size_t)(master->options->workers > 0 ? master->options->workers
 	                                          : conf_worker_count(fresh));
-	if (!master_generation_needed(master, fresh, count)) {
-		reload_in_place(master, fresh);
-	} else if (master_start_generation(master, fresh, count) != 0) {
+	if (master_generation_needed(master, fresh, count) &&
+	    master_start_generation(master, fresh, count) != 0) {
 		conf_free(fresh);
 		reload_refused(master, "cannot start a new generation of "
 		                       "workers (see the log); the running "
 		                       "ones stay");
+		return;
 	}
+	if (master->conf != fresh)
+		reload_in_place(master, fresh);
+	master->last_reload_error[0] = '\0';
+	log_set_level(master->conf->log_level);
 }
 
 /* Acts on the flags; returns false when the master should exit. */
@@ -186,7 +188,11 @@ static bool handle_flags(struct master *master)
 	}
 	if (flag_reload) {
 		flag_reload = 0;
-		reload(master);
+		/* A graceful stop drains every worker: no new generation. */
+		if (master->stopping)
+			log_msg(LOG_WARNING, "reload ignored reason=stopping");
+		else
+			reload(master);
 	}
 	if (flag_reopen) {
 		flag_reopen = 0;

@@ -2,7 +2,8 @@
 # Workers do not outlive their master (PR_SET_PDEATHSIG), and a second
 # turnpiked cannot silently join the first one's reuseport groups: the
 # pid-file lock refuses the same configuration, and a probe bind refuses
-# another configuration on the same address. Neither refusal disturbs the
+# another configuration on the same address, at start and at a reload
+# that adds an address. Neither refusal disturbs the
 # running server or its live allocations.
 . "$(dirname "$0")/lib.sh"
 
@@ -48,6 +49,29 @@ grep -q "listen refused address=udp://127.0.0.1:$PORT " "$WORK/other.log" ||
 	fail "the first turnpiked no longer allocates"
 touch "$WORK/stop"
 wait "$HOLD_PID" || fail "clients: $(cat "$WORK/hold.out")"
+
+# A reload that adds an address another program holds with SO_REUSEPORT
+# (as the same user, so our bind alone would succeed and share it) is
+# refused, and the running generation stays.
+PORT3=$(free_port)
+"$PYTHON" -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+print("bound", flush=True)
+time.sleep(30)' "$PORT3" >"$WORK/holder.out" 2>&1 &
+HOLDER_PID=$!
+wait_for_line "$WORK/holder.out" bound || fail "holder: $(cat "$WORK/holder.out")"
+echo "listen = udp://127.0.0.1:$PORT3" >>"$WORK/turnpike.conf"
+kill -HUP "$TURNPIKED_PID"
+wait_for_line "$WORK/turnpiked.log" "listen refused address=udp://127.0.0.1:$PORT3 " ||
+	fail "a reload onto a held address was not refused"
+wait_for_line "$WORK/turnpiked.log" "reload refused error=" || fail "no reload refused line"
+grep -q "generation started generation=2" "$WORK/turnpiked.log" &&
+	fail "a new generation started on a held address"
+kill "$HOLDER_PID"
+"$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland 1 1 ||
+	fail "the first turnpiked no longer allocates after the refused reload"
 
 # SIGKILL of the master: the workers stop by themselves and free the
 # address, and the lock with them.
