@@ -113,6 +113,14 @@ sleep 1.5 # a respawn would show within a second
 status_is 'sorted((w["generation"], w["draining"]) for w in d["workers"])' \
 	"[(2, False), (2, False), (2, False)]" || fail "status after the drain: $(ctl status)"
 
+# A third generation takes the slots the first one freed (lowest free
+# first), and the second, holding no allocation, drains at once.
+write_config "$CONF" "$base
+workers = 2"
+kill -HUP "$TURNPIKED_PID"
+wait_until 10 status_is 'sorted((w["index"], w["generation"]) for w in d["workers"])' \
+	"[(0, 3), (1, 3)]" || fail "generation 3 did not take slots 0 and 1: $(ctl status)"
+
 cat "$WORK/relay.out"
 # Every old allocation relayed through the generation change without loss.
 awk '/^client=/ {
