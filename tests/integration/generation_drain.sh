@@ -105,4 +105,26 @@ wait_until 10 status_is '[(w["index"], w["generation"], w["pid"] not in (None, '
 	"[($slot, 2, True)]" || fail "the new generation's worker was not respawned: $(ctl status)"
 touch "$WORK/stop"
 wait "$HOLD_PID" || true
+
+# SIGTERM stops every generation, draining ones included, at once.
+"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 3 \
+	"$WORK/stop2" 30 >"$WORK/hold2.out" 2>&1 &
+HOLD2_PID=$!
+wait_for_line "$WORK/hold2.out" ready || fail "clients: $(cat "$WORK/hold2.out")"
+write_config "$CONF" "$(echo "$base" | sed 's/^drain-timeout = .*/drain-timeout = 1h/')
+workers = 2"
+kill -HUP "$TURNPIKED_PID"
+wait_until 10 status_is 'sorted(w["draining"] for w in d["workers"])' \
+	"[False, False, True]" || fail "no draining generation: $(ctl status)"
+all=$(worker_pids)
+kill -TERM "$TURNPIKED_PID"
+# Well before drain-timeout, and without the master's SIGKILL.
+wait_until 4 sh -c "! kill -0 $TURNPIKED_PID 2>/dev/null" || fail "the master did not stop"
+for pid in $all; do
+	kill -0 "$pid" 2>/dev/null && fail "worker $pid outlived SIGTERM"
+done
+grep -q "workers kill" "$WORK/turnpiked.log" && fail "workers had to be killed"
+TURNPIKED_PID=
+touch "$WORK/stop2"
+wait "$HOLD2_PID" || true
 echo "PASS"
