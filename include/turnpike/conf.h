@@ -16,6 +16,11 @@
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/turnpike/turnpike.conf"
 
+/* Two generations of workers must fit in the 256 worker slots (DESIGN.md
+ * section 7: a reload that changes the listeners or the worker count runs
+ * a new generation next to the draining old one). */
+#define CONF_WORKERS_MAX 128
+
 enum conf_transport {
 	CONF_TRANSPORT_UDP,
 	CONF_TRANSPORT_TCP,
@@ -88,7 +93,7 @@ struct conf {
 
 	char *realm;
 	char *software; /* SOFTWARE attribute value */
-	long workers;   /* 0 = auto (online CPUs) */
+	long workers;   /* 0 = auto (online CPUs), else 1 .. CONF_WORKERS_MAX */
 
 	struct conf_user *users;
 	size_t user_count;
@@ -107,6 +112,10 @@ struct conf {
 
 	uint32_t default_lifetime; /* seconds */
 	uint32_t max_lifetime;
+	/* `drain-timeout`: how long a worker that stopped taking allocations
+	 * (an old generation after a reload, or SIGQUIT) keeps serving its
+	 * live ones before it exits anyway; seconds. */
+	uint32_t drain_timeout;
 
 	char *state_dir;
 	char *pid_file;
@@ -149,7 +158,8 @@ int conf_parse(const char *name, const char *text, struct conf **out, char *err,
 /* Frees a configuration; NULL is a no-op. Keys are cleansed. */
 void conf_free(struct conf *conf);
 
-/* The number of workers to start: conf->workers, or the online CPUs. */
+/* The number of workers to start: conf->workers, or the online CPUs (at
+ * most CONF_WORKERS_MAX). */
 long conf_worker_count(const struct conf *conf);
 
 #endif

@@ -1,15 +1,26 @@
 /*
- * log: one line per event, key=value fields after a short message.
+ * log: one line per event: a short event name, then key=value fields.
  *
- * log_warn() appends strerror(errno); log_warnx() does not; both log at
- * LOG_ERR, as in OpenBSD (use log_msg(LOG_WARNING, ...) for a warning).
- * fatal() (with strerror(errno)) and fatalx() log at LOG_CRIT and exit(1).
- * Messages caused by clients go through log_limited() so that a flood
- * cannot fill the disk. No function changes errno. Control characters in
- * a message are written as '?'. Never called on the packet path.
+ *   worker started slot=1 pid=123 generation=2
+ *   reload refused error="/etc/turnpike/turnpike.conf:7: unknown key 'relm'"
+ *
+ * The event name is one to three lowercase words (the subject first:
+ * "worker exited", "pid-file locked"); keys are lowercase words joined by
+ * '-'. A value that is empty or holds a blank, '"', '=' or a control
+ * character is written in double quotes, with '"' and '\' escaped by a
+ * '\' (log_quote(), LOG_QUOTED()); a value that comes from outside (a
+ * path, an error text, anything a client sent) always goes through it.
+ *
+ * log_warn() appends error="strerror(errno)"; log_warnx() does not; both
+ * log at LOG_ERR, as in OpenBSD (use log_msg(LOG_WARNING, ...) for a
+ * warning). fatal() (with the error field) and fatalx() log at LOG_CRIT
+ * and exit(1). Lines caused by clients go through log_limited() so that
+ * a flood cannot fill the disk; the next line that passes carries
+ * suppressed=N. No function changes errno. Control characters in a
+ * message are written as '?'. Never called on the packet path.
  *
  * On stderr and in a file a line reads
- *   2026-11-22T04:10:00.123Z turnpiked[1234] info worker 3: message
+ *   2026-11-22T04:10:00.123Z turnpiked[1234] info worker 3: EVENT FIELDS
  * (UTC time, ident, pid, level name as in log_level_parse() plus emerg,
  * alert and crit, then the process name of log_set_process() if any).
  * Before log_open() lines go to stderr at level info.
@@ -18,6 +29,7 @@
 #define TURNPIKE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
 
@@ -41,6 +53,18 @@ int log_get_level(void);
 int log_level_parse(const char *name);
 /* A prefix such as "worker 3" put on every line of this process. */
 void log_set_process(const char *name);
+
+/*
+ * Writes value as a field value into buf (size bytes) and returns buf:
+ * as it is, or quoted and escaped as said above. A value too long for buf
+ * is cut, still inside its quotes. NULL is written as "".
+ */
+const char *log_quote(const char *value, char *buf, size_t size);
+#define LOG_VALUE_MAX 512
+/* log_quote() into a buffer that lives until the end of the enclosing
+ * statement's block: log_info("x path=%s", LOG_QUOTED(path)). */
+#define LOG_QUOTED(value)                                                      \
+	log_quote((value), (char[LOG_VALUE_MAX]){0}, LOG_VALUE_MAX)
 
 void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -95,7 +95,7 @@ struct store_allocation {
 	struct store_five_tuple tuple;
 	char username[STORE_NAME_MAX];
 	char quota_key[STORE_QUOTA_KEY_MAX];
-	uint32_t worker;                    /* worker index */
+	uint32_t worker;                    /* worker slot */
 	pid_t pid;                          /* of the worker process */
 	struct sockaddr_storage relayed[2]; /* family unused = none */
 	uint64_t created;                   /* wall-clock seconds */
@@ -135,11 +135,15 @@ int store_allocation_delete(struct store *store,
                             const struct store_five_tuple *tuple);
 
 /*
- * Deletes every record of a worker (the master, after the worker died)
- * and gives their quota back, in one transaction. *removed (may be NULL)
- * gets how many.
+ * Deletes every record of a dead worker (the master, after reaping it) and
+ * gives their quota back, in one transaction. A worker is named by its
+ * slot and its pid together: a slot is reused by later workers and a pid
+ * by later processes, and records of a live worker in the same slot (a
+ * respawn) or with the same pid must stay. *removed (may be NULL) gets
+ * how many.
  */
-int store_worker_purge(struct store *store, uint32_t worker, size_t *removed);
+int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
+                       size_t *removed);
 
 /* Calls fn for each live allocation until it returns non-zero, which is
  * then returned. fn runs inside a read transaction: keep it short, and
@@ -197,7 +201,6 @@ int store_quota_delete(struct store *store, const char *quota_key);
 #define STORE_STATUS_PATH_MAX    4096
 #define STORE_STATUS_ERROR_MAX   512
 
-/* One worker slot, counters since that worker's start. */
 /* What the rate limits did at one level (DESIGN.md section 5). */
 struct store_rate_counters {
 	uint64_t passed, delayed, dropped;
@@ -205,9 +208,14 @@ struct store_rate_counters {
 
 #define STORE_RATE_LEVELS 3 /* allocation, user, server */
 
+/* One worker slot in use, counters since that worker's start. */
 struct store_status_worker {
 	uint32_t index;
-	pid_t pid; /* 0 while the slot waits to be respawned */
+	pid_t pid;           /* 0 while the slot waits to be respawned */
+	uint64_t generation; /* of the configuration it was started with */
+	/* Of an older generation (or SIGQUIT): takes no new allocations and
+	 * exits when its own end or at drain-timeout. */
+	bool draining;
 	uint64_t allocations;
 	uint64_t client_packets, client_bytes; /* relayed client -> peer */
 	uint64_t peer_packets, peer_bytes;     /* relayed peer -> client */
@@ -225,7 +233,7 @@ struct store_status {
 	pid_t master_pid;
 	uint64_t started;    /* the master's start, wall-clock seconds */
 	uint64_t time;       /* of the snapshot, wall-clock seconds */
-	uint64_t generation; /* of the running configuration */
+	uint64_t generation; /* of the current workers */
 	char config_path[STORE_STATUS_PATH_MAX];
 	uint64_t reloads;          /* reloads asked for (SIGHUP) */
 	uint64_t last_reload_time; /* wall-clock seconds; 0 = none yet */

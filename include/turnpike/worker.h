@@ -19,7 +19,10 @@ struct worker_listener_fd {
 };
 
 struct worker_params {
-	unsigned index;          /* 0 .. workers - 1 */
+	/* The worker's slot: unique among the live workers of every
+	 * generation; its counter block, its records in the store. */
+	unsigned index;
+	uint64_t generation;     /* of the configuration it starts with */
 	const struct conf *conf; /* borrowed; valid for the worker's life */
 	const struct worker_listener_fd *listeners; /* borrowed */
 	size_t listener_count;
@@ -33,7 +36,10 @@ struct worker_params {
 };
 
 /*
- * Runs the worker until SIGTERM or SIGINT (or the end of a SIGQUIT drain).
+ * Runs the worker until SIGTERM or SIGINT, or the end of a drain: SIGQUIT
+ * (a graceful stop, or its generation retired by a reload) closes the
+ * listeners, and the worker exits when its last allocation ends or after
+ * conf->drain_timeout.
  * SIGHUP re-reads params->config_path: a valid file replaces the
  * configuration for every later request and packet (users, secrets,
  * quotas, peer policy, lifetimes, log level) without touching a live

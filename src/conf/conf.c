@@ -21,7 +21,6 @@
 
 /* A larger file is a mistake (a log given as -c), not a configuration. */
 #define CONF_FILE_MAX     (16 * 1024 * 1024)
-#define CONF_WORKERS_MAX  1024
 #define VALUE_SHOWN_MAX   64
 #define CONF_DEFAULT_PORT 3478
 
@@ -181,6 +180,7 @@ static int set_defaults(struct conf *conf, const char *path)
 	/* RFC 8656 §7.2: the default lifetime is 10 minutes. */
 	conf->default_lifetime = 600;
 	conf->max_lifetime = 3600;
+	conf->drain_timeout = 3600;
 	conf->log_target = CONF_LOG_SYSLOG;
 	conf->log_level = LOG_INFO;
 	conf->rate_policy = CONF_RATE_PACE;

@@ -84,12 +84,20 @@ static void print_rate_limits(const struct store_status_worker *total)
 }
 
 static void print_worker_row(const char *label, const char *pid,
+                             const char *generation, const char *state,
                              const struct store_status_worker *w)
 {
-	printf("%6s %8s %11" PRIu64 " %13" PRIu64 " %15" PRIu64 " %13" PRIu64
-	       " %15" PRIu64 " %9" PRIu64 "\n",
-	       label, pid, w->allocations, w->client_packets, w->client_bytes,
-	       w->peer_packets, w->peer_bytes, w->drops);
+	printf("%6s %8s %4s %-8s %11" PRIu64 " %13" PRIu64 " %15" PRIu64
+	       " %13" PRIu64 " %15" PRIu64 " %9" PRIu64 "\n",
+	       label, pid, generation, state, w->allocations, w->client_packets,
+	       w->client_bytes, w->peer_packets, w->peer_bytes, w->drops);
+}
+
+static const char *worker_state(const struct store_status_worker *w)
+{
+	if (w->pid <= 0)
+		return "waiting";
+	return w->draining ? "draining" : "serving";
 }
 
 static void print_reload(const struct store_status *s)
@@ -111,9 +119,9 @@ static void print_reload(const struct store_status *s)
 static void print_status_text(const struct store_status *s)
 {
 	struct store_status_worker total = {0};
-	char up[64], started[64], label[16], pid[16];
+	char up[64], started[64], label[16], pid[16], generation[24];
 	uint64_t now = (uint64_t)time(NULL);
-	bool waiting = false;
+	bool waiting = false, draining = false;
 	uint32_t i;
 
 	printf("turnpiked:     running, master pid %ld, up %s (since %s)\n",
@@ -124,27 +132,34 @@ static void print_status_text(const struct store_status *s)
 	       s->generation);
 	print_reload(s);
 	printf("snapshot:      %" PRIu64 " s old\n\n", since(s->time, now));
-	printf("%6s %8s %11s %13s %15s %13s %15s %9s\n", "WORKER", "PID",
-	       "ALLOCATIONS", "C>P PACKETS", "C>P BYTES", "P>C PACKETS",
-	       "P>C BYTES", "DROPS");
+	printf("%6s %8s %4s %-8s %11s %13s %15s %13s %15s %9s\n", "WORKER",
+	       "PID", "GEN", "STATE", "ALLOCATIONS", "C>P PACKETS", "C>P BYTES",
+	       "P>C PACKETS", "P>C BYTES", "DROPS");
 	for (i = 0; i < s->worker_count; i++) {
 		const struct store_status_worker *w = &s->workers[i];
 
 		snprintf(label, sizeof(label), "%" PRIu32, w->index);
+		snprintf(generation, sizeof(generation), "%" PRIu64,
+		         w->generation);
 		if (w->pid > 0)
 			snprintf(pid, sizeof(pid), "%ld", (long)w->pid);
 		else
 			snprintf(pid, sizeof(pid), "-");
 		waiting |= w->pid <= 0;
-		print_worker_row(label, pid, w);
+		draining |= w->draining;
+		print_worker_row(label, pid, generation, worker_state(w), w);
 		add_worker(&total, w);
 	}
-	print_worker_row("total", "", &total);
+	print_worker_row("total", "", "", "", &total);
 	printf("\nC>P: relayed from clients to peers; P>C: from peers to "
 	       "clients.\n");
 	print_rate_limits(&total);
 	if (waiting)
-		printf("PID -: the worker is waiting to be restarted.\n");
+		printf("waiting: the worker is waiting to be restarted.\n");
+	if (draining)
+		printf("draining: of an older generation (a reload changed "
+		       "listen or workers) or\nstopping gracefully; serves its "
+		       "allocations until they end or drain-timeout.\n");
 }
 
 static void json_counters(struct json *json,
@@ -199,6 +214,8 @@ static void json_workers(struct json *json, const struct store_status *s)
 			json_int(json, "pid", s->workers[i].pid);
 		else
 			json_null(json, "pid");
+		json_uint(json, "generation", s->workers[i].generation);
+		json_bool(json, "draining", s->workers[i].draining);
 		json_counters(json, &s->workers[i]);
 		json_object_end(json);
 		add_worker(&total, &s->workers[i]);

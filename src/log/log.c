@@ -130,6 +130,50 @@ void log_set_process(const char *name)
 	         name != NULL ? name : "");
 }
 
+static bool needs_quotes(const char *value)
+{
+	const unsigned char *c = (const unsigned char *)value;
+
+	if (*c == '\0')
+		return true;
+	for (; *c != '\0'; c++)
+		if (*c <= ' ' || *c == 0x7f || *c == '"' || *c == '=')
+			return true;
+	return false;
+}
+
+const char *log_quote(const char *value, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (size < 3) {
+		if (size > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (value == NULL)
+		value = "";
+	if (!needs_quotes(value)) {
+		snprintf(buf, size, "%s", value);
+		return buf;
+	}
+	buf[len++] = '"';
+	/* Room is kept for the closing quote and the NUL, and an escape
+	 * pair is never split: a cut value still ends as a quoted string. */
+	for (; *value != '\0'; value++) {
+		bool escape = *value == '"' || *value == '\\';
+
+		if (len + (escape ? 2 : 1) + 2 > size)
+			break;
+		if (escape)
+			buf[len++] = '\\';
+		buf[len++] = *value;
+	}
+	buf[len++] = '"';
+	buf[len] = '\0';
+	return buf;
+}
+
 /* Control characters (from client data in a message) would forge lines. */
 static void sanitize(char *s)
 {
@@ -205,12 +249,11 @@ log_vlog(int level, int errnum, uint64_t suppressed, const char *fmt,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	len = strlen(msg);
-	if (errnum >= 0)
-		len += snprintf(msg + len, sizeof(msg) - len, ": %s",
-		                strerror(errnum));
+	if (errnum >= 0 && len < sizeof(msg))
+		len += snprintf(msg + len, sizeof(msg) - len, " error=%s",
+		                LOG_QUOTED(strerror(errnum)));
 	if (suppressed > 0 && len < sizeof(msg))
-		snprintf(msg + len, sizeof(msg) - len,
-		         " (%llu similar lines suppressed)",
+		snprintf(msg + len, sizeof(msg) - len, " suppressed=%llu",
 		         (unsigned long long)suppressed);
 	sanitize(msg);
 	emit(level, msg);

@@ -78,19 +78,57 @@ static void warn_old_kernel(void)
 		return;
 	if (major < 6 || (major == 6 && minor < 13))
 		log_msg(LOG_WARNING,
-		        "kernel %s: Linux 6.13 or later is recommended; older "
+		        "kernel old release=%s want=6.13 reason=\"older "
 		        "kernels look up connected UDP sockets in one chain "
 		        "per port, so the cost per packet grows with the "
-		        "allocations",
+		        "allocations\"",
 		        u.release);
 }
 
-/* SIGHUP: the new file is checked; settings that reach the workers need
- * the workers to reload (a later version). A bad file changes nothing. */
+/* What a running master cannot change: its own files and identity. */
+static const char *needs_restart(const struct conf *old,
+                                 const struct conf *fresh)
+{
+	if (strcmp(old->state_dir, fresh->state_dir) != 0)
+		return "state-dir";
+	if (strcmp(old->pid_file, fresh->pid_file) != 0)
+		return "pid-file";
+	if ((old->run_user == NULL) != (fresh->run_user == NULL) ||
+	    (old->run_user != NULL &&
+	     strcmp(old->run_user, fresh->run_user) != 0))
+		return "user-name";
+	return NULL;
+}
+
+static void reload_refused(struct master *master, const char *why)
+{
+	log_msg(LOG_ERR, "reload refused error=%s", LOG_QUOTED(why));
+	snprintf(master->last_reload_error, sizeof(master->last_reload_error),
+	         "%s", why);
+}
+
+/* Settings that do not touch sockets: every worker re-reads the file
+ * and swaps its configuration; allocations keep their sockets. */
+static void reload_in_place(struct master *master, struct conf *fresh)
+{
+	master_rebase_listeners(master, master->conf, fresh);
+	conf_free(master->conf);
+	master->conf = fresh;
+	master_signal_workers(master, SIGHUP);
+	log_info("reloaded path=%s generation=%llu",
+	         LOG_QUOTED(master->options->config_path),
+	         (unsigned long long)master->generation);
+}
+
+/* SIGHUP (DESIGN.md section 7): a bad file changes nothing; listener or
+ * worker-count changes start a new generation; the rest is applied in
+ * place. Respawned workers start from the reloaded file. */
 static void reload(struct master *master)
 {
 	struct conf *fresh = NULL;
+	const char *key;
 	char err[512];
+	size_t count;
 
 	/* The outcome goes into the next status snapshot, published at
 	 * once, where turnpikectl reload waits for it. */
@@ -99,26 +137,31 @@ static void reload(struct master *master)
 	master->status_time = 0;
 	if (conf_load(master->options->config_path, &fresh, err, sizeof(err)) !=
 	    0) {
-		log_msg(LOG_ERR,
-		        "reload refused, keeping the running "
-		        "configuration: %s",
-		        err);
-		snprintf(master->last_reload_error,
-		         sizeof(master->last_reload_error), "%s", err);
+		reload_refused(master, err);
 		return;
 	}
+	if ((key = needs_restart(master->conf, fresh)) != NULL) {
+		snprintf(err, sizeof(err), "%s: %s changed; it takes a restart",
+		         fresh->path, key);
+		conf_free(fresh);
+		reload_refused(master, err);
+		return;
+	}
+	count =
+	    (size_t)(master->options->workers > 0 ? master->options->workers
+	                                          : conf_worker_count(fresh));
+	if (master_generation_needed(master, fresh, count) &&
+	    master_start_generation(master, fresh, count) != 0) {
+		conf_free(fresh);
+		reload_refused(master, "cannot start a new generation of "
+		                       "workers (see the log); the running "
+		                       "ones stay");
+		return;
+	}
+	if (master->conf != fresh)
+		reload_in_place(master, fresh);
 	master->last_reload_error[0] = '\0';
-	log_set_level(fresh->log_level);
-	/* DESIGN.md section 7: each worker re-reads the file and swaps its
-	 * configuration; its allocations keep their sockets. Listener and
-	 * worker-count changes need a new generation (not in this version). */
-	master_signal_workers(master, SIGHUP);
-	log_info(
-	    "reloaded %s: the workers apply users, secrets, quotas, "
-	    "peer policy, rate limits, lifetimes and log level; listener and "
-	    "worker-count changes need a restart",
-	    master->options->config_path);
-	conf_free(fresh);
+	log_set_level(master->conf->log_level);
 }
 
 /* Acts on the flags; returns false when the master should exit. */
@@ -129,7 +172,7 @@ static bool handle_flags(struct master *master)
 		master_reap(master);
 	}
 	if (flag_terminate) {
-		log_info("stopping");
+		log_info("master stopping");
 		master->stopping = true;
 		master_signal_workers(master, SIGTERM);
 		master_wait_workers(master, MASTER_STOP_SECONDS);
@@ -138,19 +181,23 @@ static bool handle_flags(struct master *master)
 	if (flag_quit) {
 		flag_quit = 0;
 		if (!master->stopping)
-			log_info("graceful stop: workers drain their "
-			         "allocations");
+			log_info("master draining timeout=%u",
+			         master->conf->drain_timeout);
 		master->stopping = true;
-		master_signal_workers(master, SIGQUIT);
+		master_drain_all(master);
 	}
 	if (flag_reload) {
 		flag_reload = 0;
-		reload(master);
+		/* A graceful stop drains every worker: no new generation. */
+		if (master->stopping)
+			log_msg(LOG_WARNING, "reload ignored reason=stopping");
+		else
+			reload(master);
 	}
 	if (flag_reopen) {
 		flag_reopen = 0;
 		if (log_reopen() != 0)
-			log_warn("%s: cannot reopen the log", __func__);
+			log_warn("log reopen failed");
 		master_signal_workers(master, SIGUSR1);
 	}
 	return !(master->stopping && master_live_workers(master) == 0);
@@ -167,6 +214,7 @@ static void cycle(struct master *master)
 		if (time(NULL) != master->status_time)
 			master_publish_status(master);
 		next = master_respawn_due(master);
+		master_drain_due(master);
 		/* Wake for the next respawn, and at least once a second for
 		 * the status snapshot. */
 		if (next == 0 || next > MASTER_STATUS_SECONDS)
@@ -191,42 +239,38 @@ static size_t master_rate_slots(const struct conf *conf)
 	return 4 * allocations;
 }
 
-static int setup(struct master *master)
+static int setup(struct master *master, struct conf *conf)
 {
-	size_t i;
+	size_t count = master->worker_count;
 	int err;
 
-	err = store_open(master->conf->state_dir, 0, &master->store);
+	master->workers = calloc(MASTER_SLOTS, sizeof(*master->workers));
+	if (master->workers == NULL)
+		return ENOMEM;
+	/* Before anything is cleared: a second turnpiked must find the
+	 * first one's state untouched. */
+	err = master_lock_pid_file(conf->pid_file, &master->pid_fd);
+	if (err == 0)
+		err = master_check_listeners_free(master, conf);
+	if (err != 0)
+		return err;
+	err = store_open(conf->state_dir, 0, &master->store);
 	if (err != 0) {
-		log_msg(LOG_ERR, "state-dir %s: %s", master->conf->state_dir,
-		        store_strerror(err));
+		log_msg(LOG_ERR, "store open failed path=%s error=%s",
+		        LOG_QUOTED(conf->state_dir),
+		        LOG_QUOTED(store_strerror(err)));
 		return err;
 	}
 	/* Nothing can be live before the listeners exist. */
 	err = store_clear_live(master->store);
 	if (err == 0)
-		err = shm_create(master->worker_count,
-		                 master_rate_slots(master->conf), &master->shm);
+		err = shm_create(MASTER_SLOTS, master_rate_slots(conf),
+		                 &master->shm);
 	if (err == 0)
 		err = auth_nonce_key_generate(&master->nonce_key);
-	if (err != 0)
-		return err;
-	master->workers =
-	    calloc(master->worker_count, sizeof(*master->workers));
-	if (master->workers == NULL)
-		return ENOMEM;
-	err = master_write_pid_file(master->conf->pid_file);
-	if (err != 0) {
-		log_msg(LOG_ERR, "pid-file %s: %s", master->conf->pid_file,
-		        strerror(err));
-		return err;
-	}
-	err = master_drop_privileges(master->conf);
 	if (err == 0)
-		err = master_bind_listeners(master);
-	for (i = 0; err == 0 && i < master->worker_count; i++)
-		err = master_spawn(master, i);
-	return err;
+		err = master_drop_privileges(conf);
+	return err != 0 ? err : master_start_generation(master, conf, count);
 }
 
 static void teardown(struct master *master)
@@ -235,7 +279,8 @@ static void teardown(struct master *master)
 	free(master->workers);
 	shm_destroy(&master->shm);
 	store_close(master->store);
-	master_remove_pid_file(master->conf->pid_file);
+	if (master->pid_fd >= 0)
+		master_remove_pid_file(master->conf->pid_file, master->pid_fd);
 	conf_free(master->conf);
 }
 
@@ -246,10 +291,9 @@ int master_run(struct conf *conf, const struct master_options *options)
 	int err;
 
 	memset(&master, 0, sizeof(master));
-	master.conf = conf;
 	master.options = options;
 	master.started = time(NULL);
-	master.generation = 1;
+	master.pid_fd = -1;
 	master.worker_count =
 	    (size_t)(options->workers > 0 ? options->workers
 	                                  : conf_worker_count(conf));
@@ -257,18 +301,21 @@ int master_run(struct conf *conf, const struct master_options *options)
 	warn_old_kernel();
 	err = install_signals(&blocked);
 	if (err == 0)
-		err = setup(&master);
+		err = setup(&master, conf);
 	if (err != 0) {
+		/* master_start_generation() took conf only if it succeeded. */
+		if (master.conf == NULL)
+			master.conf = conf;
 		master.stopping = true;
 		master_signal_workers(&master, SIGTERM);
 		master_wait_workers(&master, MASTER_STOP_SECONDS);
 		teardown(&master);
 		return 1;
 	}
-	log_info("master pid %ld running %zu workers", (long)getpid(),
+	log_info("master running pid=%ld workers=%zu", (long)getpid(),
 	         master.worker_count);
 	cycle(&master);
-	log_info("stopped");
+	log_info("master stopped");
 	teardown(&master);
 	return 0;
 }

@@ -27,31 +27,50 @@
 /* How often the status snapshot is published for turnpikectl. */
 #define MASTER_STATUS_SECONDS 1
 
+/* The process table has a fixed number of slots, and a worker's slot is
+ * its index everywhere: its counter block in shared memory, its records
+ * in the store, its rate-limit share. A slot is unique among the live
+ * workers of every generation, so two generations of CONF_WORKERS_MAX fit
+ * side by side (DESIGN.md section 7); the shared memory is sized for all
+ * slots before the first fork, since it cannot grow under the workers. */
+#define MASTER_SLOTS 256
+_Static_assert(MASTER_SLOTS >= 2 * CONF_WORKERS_MAX,
+               "two generations must fit in the slots");
+
 /* One slot of the process table. */
 struct master_worker {
+	/* Held by a live worker or by a current-generation worker waiting
+	 * to be respawned; a free slot has neither pid nor listeners. */
+	bool in_use;
+	/* Of an older generation (or stopping gracefully): its listeners are
+	 * closed, it serves its own allocations, and it is not respawned. */
+	bool draining;
+	uint64_t generation;
 	pid_t pid; /* 0 when not running */
 	time_t started;
-	time_t respawn_at; /* 0 = not waiting for a respawn */
-	unsigned failures; /* fast deaths in a row */
+	time_t respawn_at;     /* 0 = not waiting for a respawn */
+	time_t drain_deadline; /* draining: SIGKILL after it */
+	unsigned failures;     /* fast deaths in a row */
 	/* The listener sockets the master bound for this slot; kept open
 	 * across the worker's restarts so the reuseport group never
-	 * changes under the other workers. */
+	 * changes under the other workers, closed when the slot drains. */
 	struct worker_listener_fd *listeners;
 	size_t listener_count;
 };
 
 struct master {
-	struct conf *conf;
+	struct conf *conf; /* of the current generation */
 	const struct master_options *options;
 	struct store *store;
 	struct shm shm;
 	struct auth_nonce_key nonce_key;
-	struct master_worker *workers;
-	size_t worker_count;
-	bool stopping; /* no more respawns */
+	struct master_worker *workers; /* MASTER_SLOTS slots */
+	size_t worker_count;           /* of the current generation */
+	uint64_t generation;           /* the current one; the first is 1 */
+	bool stopping;                 /* no more respawns */
+	int pid_fd;                    /* the locked pid file, or -1 */
 	/* For the status snapshot (status.c). */
 	time_t started;
-	uint64_t generation;
 	time_t status_time; /* of the last publication; 0 = publish now */
 	int status_error;   /* of the last publication, logged once */
 	uint64_t reloads;
@@ -59,20 +78,63 @@ struct master {
 	char last_reload_error[STORE_STATUS_ERROR_MAX]; /* empty: applied */
 };
 
-/* listeners.c: binds every slot's listener sockets. */
-int master_bind_listeners(struct master *master);
+/* listeners.c: binds the listener sockets of a new generation's slots
+ * from conf (the k-th new slot's entries point into conf->listens). The
+ * k-th slot of the current generation shares (dup) its socket for an
+ * address conf keeps with the same buffers, rather than a new one being
+ * bound, so that the clients the kernel steers to it keep their place in
+ * the reuseport group. Returns 0 or an errno (logged); on failure nothing
+ * is left open. */
+int master_bind_listeners(struct master *master, const struct conf *conf,
+                          const size_t *slots, size_t count);
+/* Checks that no other process listens on an address of conf that the
+ * master holds no listener for yet: a second turnpiked binding it with
+ * SO_REUSEPORT as the same user would silently share its clients.
+ * Returns 0 or EADDRINUSE (logged). */
+int master_check_listeners_free(const struct master *master,
+                                const struct conf *conf);
 /* In a worker: closes the other slots' sockets. */
 void master_close_other_listeners(struct master *master, size_t keep);
+void master_close_slot_listeners(struct master_worker *slot);
 void master_close_listeners(struct master *master);
+/* After a reload that keeps the listeners: points the slots' listener
+ * entries into fresh, which has the same listens in the same order. */
+void master_rebase_listeners(struct master *master, const struct conf *old,
+                             const struct conf *fresh);
+
+/* generation.c */
+/* Whether going from old to fresh needs a new generation of workers
+ * (listeners, their buffers or the worker count changed). */
+bool master_generation_needed(const struct master *master,
+                              const struct conf *fresh, size_t count);
+/* Starts generation master->generation + 1 with fresh (taken over on
+ * success, left to the caller on failure) and count workers, then
+ * retires the older generations: SIGHUP (the non-socket settings),
+ * SIGQUIT (drain). Returns 0, ENOSPC when too few slots are free, or the
+ * errno of binding; on failure the running generation is untouched. */
+int master_start_generation(struct master *master, struct conf *fresh,
+                            size_t count);
+/* Graceful stop (SIGQUIT): every serving worker drains like an old
+ * generation. */
+void master_drain_all(struct master *master);
+/* SIGKILLs draining workers past their drain deadline (a worker stops
+ * itself at drain-timeout; this is for one that hangs). */
+void master_drain_due(struct master *master);
 
 /* workers.c */
 int master_spawn(struct master *master, size_t slot);
-/* Reaps every dead child, cleans its state, schedules its respawn. */
+/* Reaps every dead child and purges its records; a current-generation
+ * worker gets a respawn scheduled, a draining one frees its slot. */
 void master_reap(struct master *master);
 /* Starts the workers whose respawn time has come; returns the seconds to
  * the next pending respawn, or 0 when none is pending. */
 unsigned master_respawn_due(struct master *master);
+/* Signals every live worker of every generation. */
 void master_signal_workers(struct master *master, int sig);
+/* Signals the draining workers only. */
+void master_signal_draining(struct master *master, int sig);
+/* Returns a slot to the free list (its listeners closed). */
+void master_release_slot(struct master_worker *slot);
 size_t master_live_workers(const struct master *master);
 /* Waits for the workers to exit, SIGKILL after timeout seconds. */
 void master_wait_workers(struct master *master, unsigned timeout);
@@ -82,11 +144,18 @@ void master_wait_workers(struct master *master, unsigned timeout);
 int master_drop_privileges(const struct conf *conf);
 
 /* status.c: publishes the status snapshot into the store, one entry per
- * worker slot (turnpikectl status). */
+ * slot in use (turnpikectl status). */
 void master_publish_status(struct master *master);
 
-/* pidfile.c */
-int master_write_pid_file(const char *path);
-void master_remove_pid_file(const char *path);
+/* pidfile.c: the pid file is also the lock that keeps a second
+ * turnpiked of the same configuration from starting (it would clear the
+ * first one's live state and join its reuseport groups). Opens, locks
+ * (flock, held by the master and inherited by its workers until the last
+ * of them exits) and writes the pid; *fd gets the descriptor. Returns 0,
+ * EWOULDBLOCK when another process holds the lock (logged with its pid),
+ * or the errno of the file. A NULL path locks nothing (*fd = -1). */
+int master_lock_pid_file(const char *path, int *fd);
+/* Removes the file, then closes fd. */
+void master_remove_pid_file(const char *path, int fd);
 
 #endif

@@ -57,7 +57,8 @@ static void give_state_dir(const struct conf *conf, uid_t uid, gid_t gid)
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", conf->state_dir, files[i]);
 		if (chown(path, uid, gid) != 0 && errno != ENOENT)
-			log_warn("%s: chown %s", __func__, path);
+			log_warn("state-dir chown failed path=%s",
+			         LOG_QUOTED(path));
 	}
 }
 
@@ -70,7 +71,8 @@ int master_drop_privileges(const struct conf *conf)
 		return 0;
 	pw = getpwnam(conf->run_user);
 	if (pw == NULL) {
-		log_msg(LOG_ERR, "user-name %s: no such user", conf->run_user);
+		log_msg(LOG_ERR, "user-name unknown name=%s",
+		        LOG_QUOTED(conf->run_user));
 		return ENOENT;
 	}
 	give_state_dir(conf, pw->pw_uid, pw->pw_gid);
@@ -79,14 +81,17 @@ int master_drop_privileges(const struct conf *conf)
 	if (setgroups(1, &pw->pw_gid) != 0 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
-		log_warn("%s: cannot become %s", __func__, conf->run_user);
+		log_warn("privileges drop failed user=%s",
+		         LOG_QUOTED(conf->run_user));
 		return EPERM;
 	}
 	if (keep && keep_bind_capability() != 0) {
-		log_warn("%s: cannot keep CAP_NET_BIND_SERVICE", __func__);
+		log_warn("privileges drop failed "
+		         "keep=CAP_NET_BIND_SERVICE");
 		return EPERM;
 	}
-	log_info("running as %s (uid %ld)%s", conf->run_user, (long)pw->pw_uid,
-	         keep ? " with CAP_NET_BIND_SERVICE" : "");
+	log_info("privileges dropped user=%s uid=%ld keep=%s",
+	         LOG_QUOTED(conf->run_user), (long)pw->pw_uid,
+	         keep ? "CAP_NET_BIND_SERVICE" : "none");
 	return 0;
 }

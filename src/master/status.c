@@ -1,7 +1,8 @@
 /*
  * The status snapshot: turnpikectl cannot read the counters in the
  * master's anonymous shared memory, so the master copies them into the
- * store once a second, one entry per worker slot, with its own facts.
+ * store once a second, one entry per worker slot in use (of every
+ * generation), with its own facts.
  */
 #include "config.h"
 
@@ -24,6 +25,8 @@ static void copy_worker(const struct master *master, size_t slot,
 
 	out->index = (uint32_t)slot;
 	out->pid = master->workers[slot].pid;
+	out->generation = master->workers[slot].generation;
+	out->draining = master->workers[slot].draining;
 	out->allocations = m->allocations_live;
 	out->client_packets = m->client_packets;
 	out->client_bytes = m->client_bytes;
@@ -54,11 +57,13 @@ static void fill(const struct master *master, time_t now,
 	status->last_reload_time = (uint64_t)master->last_reload;
 	snprintf(status->last_reload_error, sizeof(status->last_reload_error),
 	         "%s", master->last_reload_error);
-	status->worker_count = (uint32_t)master->worker_count;
-	if (status->worker_count > STORE_STATUS_WORKERS_MAX)
-		status->worker_count = STORE_STATUS_WORKERS_MAX;
-	for (i = 0; i < status->worker_count; i++)
-		copy_worker(master, i, &status->workers[i]);
+	/* Every slot in use, of every generation. */
+	for (i = 0; i < MASTER_SLOTS &&
+	            status->worker_count < STORE_STATUS_WORKERS_MAX;
+	     i++)
+		if (master->workers[i].in_use)
+			copy_worker(master, i,
+			            &status->workers[status->worker_count++]);
 }
 
 void master_publish_status(struct master *master)
@@ -77,8 +82,8 @@ void master_publish_status(struct master *master)
 	}
 	/* Once per change, not once a second. */
 	if (err != 0 && err != master->status_error)
-		log_msg(LOG_WARNING, "%s: cannot publish the status: %s",
-		        __func__, store_strerror(err));
+		log_msg(LOG_WARNING, "status publish failed error=%s",
+		        LOG_QUOTED(store_strerror(err)));
 	else if (err == 0 && master->status_error != 0)
 		log_info("status published again");
 	master->status_error = err;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,28 +17,47 @@
 #include "turnpike/log.h"
 #include "master_private.h"
 
-/* In the child: undo the master's signal set-up; libevent takes over. */
+/* In the child: undo the master's signal set-up; libevent takes over.
+ * SIGHUP, SIGQUIT and SIGUSR1 are ignored until then: the master may
+ * signal every worker (reload, graceful stop) before this one has its
+ * handlers, and their default action would kill it. */
 static void reset_signals(void)
 {
-	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
-	                              SIGHUP,  SIGUSR1, SIGALRM};
+	static const int stop_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGALRM};
+	static const int later_signals[] = {SIGHUP, SIGQUIT, SIGUSR1};
 	sigset_t none;
 	size_t i;
 
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		signal(signals[i], SIG_DFL);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		signal(stop_signals[i], SIG_DFL);
+	for (i = 0; i < sizeof(later_signals) / sizeof(later_signals[0]); i++)
+		signal(later_signals[i], SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* A worker outliving its master would keep serving its listener clones
+ * unsupervised, and hold the address against a new turnpiked: it stops
+ * (cleanly, SIGTERM) when the master dies, even by SIGKILL. The master
+ * may have died before prctl() ran: then the worker was reparented
+ * already and getppid() tells. */
+static void die_with_master(pid_t master)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_warn("worker pdeathsig failed");
+	if (getppid() != master)
+		_exit(1);
+}
+
 static void __attribute__((noreturn))
-run_child(struct master *master, size_t slot)
+run_child(struct master *master, size_t slot, pid_t parent)
 {
 	struct master_worker *w = &master->workers[slot];
 	struct worker_params params;
 	char name[32];
 	int err;
 
+	die_with_master(parent);
 	reset_signals();
 	snprintf(name, sizeof(name), "worker %zu", slot);
 	log_set_process(name);
@@ -47,6 +67,7 @@ run_child(struct master *master, size_t slot)
 	       sizeof(master->shm.workers[slot]));
 	params = (struct worker_params){
 	    .index = (unsigned)slot,
+	    .generation = w->generation,
 	    .conf = master->conf,
 	    .listeners = w->listeners,
 	    .listener_count = w->listener_count,
@@ -62,19 +83,20 @@ run_child(struct master *master, size_t slot)
 int master_spawn(struct master *master, size_t slot)
 {
 	struct master_worker *w = &master->workers[slot];
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 
 	pid = fork();
 	if (pid < 0) {
-		log_warn("%s: fork", __func__);
+		log_warn("worker fork failed slot=%zu", slot);
 		return errno;
 	}
 	if (pid == 0)
-		run_child(master, slot);
+		run_child(master, slot, parent);
 	w->pid = pid;
 	w->started = time(NULL);
 	w->respawn_at = 0;
-	log_info("worker %zu started, pid %ld", slot, (long)pid);
+	log_info("worker started slot=%zu pid=%ld generation=%llu", slot,
+	         (long)pid, (unsigned long long)w->generation);
 	return 0;
 }
 
@@ -83,8 +105,9 @@ static struct master_worker *slot_of(struct master *master, pid_t pid,
 {
 	size_t i;
 
-	for (i = 0; i < master->worker_count; i++) {
-		if (master->workers[i].pid == pid) {
+	for (i = 0; i < MASTER_SLOTS; i++) {
+		if (master->workers[i].in_use &&
+		    master->workers[i].pid == pid) {
 			*index = i;
 			return &master->workers[i];
 		}
@@ -92,24 +115,32 @@ static struct master_worker *slot_of(struct master *master, pid_t pid,
 	return NULL;
 }
 
-static void log_death(size_t slot, pid_t pid, int status, bool stopping)
+static void log_death(size_t slot, const struct master_worker *w, pid_t pid,
+                      int status, bool stopping)
 {
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || stopping))
-		log_info("worker %zu (pid %ld) exited with status %d", slot,
-		         (long)pid, WEXITSTATUS(status));
-	else if (WIFEXITED(status))
-		log_msg(LOG_ERR, "worker %zu (pid %ld) exited with status %d",
-		        slot, (long)pid, WEXITSTATUS(status));
+	/* A stop asked for, or a drained worker leaving, is no failure. */
+	bool expected = stopping || w->draining;
+	unsigned long long generation = (unsigned long long)w->generation;
+
+	if (WIFEXITED(status))
+		log_msg(WEXITSTATUS(status) == 0 || expected ? LOG_INFO
+		                                             : LOG_ERR,
+		        "worker exited slot=%zu pid=%ld generation=%llu "
+		        "status=%d",
+		        slot, (long)pid, generation, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		log_msg(stopping ? LOG_INFO : LOG_ERR,
-		        "worker %zu (pid %ld) killed by signal %d (%s)", slot,
-		        (long)pid, WTERMSIG(status),
-		        strsignal(WTERMSIG(status)));
+		log_msg(expected ? LOG_INFO : LOG_ERR,
+		        "worker killed slot=%zu pid=%ld generation=%llu "
+		        "signal=%d name=%s",
+		        slot, (long)pid, generation, WTERMSIG(status),
+		        sigabbrev_np(WTERMSIG(status)) != NULL
+		            ? sigabbrev_np(WTERMSIG(status))
+		            : "?");
 }
 
 /* DESIGN.md section 4: the dead worker's allocations leave the store in
  * one transaction and their quota is free again. */
-static void clean_after(struct master *master, size_t slot)
+static void clean_after(struct master *master, size_t slot, pid_t pid)
 {
 	size_t removed = 0;
 	int err, dead = 0;
@@ -120,13 +151,14 @@ static void clean_after(struct master *master, size_t slot)
 	if (slot < RL_USER_MAX_WORKERS)
 		rl_user_table_forget_worker(master->shm.rate_users,
 		                            (unsigned)slot);
-	err = store_worker_purge(master->store, (uint32_t)slot, &removed);
+	err = store_worker_purge(master->store, (uint32_t)slot, pid, &removed);
 	if (err != 0)
 		log_msg(LOG_ERR,
-		        "worker %zu: cannot remove its allocations: %s", slot,
-		        store_strerror(err));
+		        "worker purge failed slot=%zu pid=%ld error=%s", slot,
+		        (long)pid, LOG_QUOTED(store_strerror(err)));
 	else if (removed > 0)
-		log_info("worker %zu: removed %zu allocations", slot, removed);
+		log_info("worker purged slot=%zu pid=%ld allocations=%zu", slot,
+		         (long)pid, removed);
 	(void)store_reader_check(master->store, &dead);
 }
 
@@ -145,6 +177,12 @@ static void schedule_respawn(struct master_worker *w, time_t now)
 	w->respawn_at = now + delay;
 }
 
+void master_release_slot(struct master_worker *slot)
+{
+	master_close_slot_listeners(slot);
+	memset(slot, 0, sizeof(*slot));
+}
+
 void master_reap(struct master *master)
 {
 	struct master_worker *w;
@@ -156,10 +194,15 @@ void master_reap(struct master *master)
 		w = slot_of(master, pid, &slot);
 		if (w == NULL)
 			continue;
-		log_death(slot, pid, status, master->stopping);
+		log_death(slot, w, pid, status, master->stopping);
 		w->pid = 0;
-		clean_after(master, slot);
-		if (!master->stopping)
+		clean_after(master, slot, pid);
+		/* DESIGN.md section 7: a draining worker is not replaced; its
+		 * slot is free for a later generation. */
+		if (master->stopping || w->draining ||
+		    w->generation != master->generation)
+			master_release_slot(w);
+		else
 			schedule_respawn(w, time(NULL));
 	}
 }
@@ -170,10 +213,10 @@ unsigned master_respawn_due(struct master *master)
 	unsigned next = 0;
 	size_t i;
 
-	for (i = 0; i < master->worker_count && !master->stopping; i++) {
+	for (i = 0; i < MASTER_SLOTS && !master->stopping; i++) {
 		struct master_worker *w = &master->workers[i];
 
-		if (w->pid != 0 || w->respawn_at == 0)
+		if (!w->in_use || w->pid != 0 || w->respawn_at == 0)
 			continue;
 		if (w->respawn_at <= now) {
 			if (master_spawn(master, i) != 0)
@@ -186,21 +229,33 @@ unsigned master_respawn_due(struct master *master)
 	return next;
 }
 
-void master_signal_workers(struct master *master, int sig)
+static void signal_where(struct master *master, int sig, bool draining_only)
 {
 	size_t i;
 
-	for (i = 0; i < master->worker_count; i++) {
-		if (master->workers[i].pid > 0)
-			kill(master->workers[i].pid, sig);
+	for (i = 0; i < MASTER_SLOTS; i++) {
+		const struct master_worker *w = &master->workers[i];
+
+		if (w->pid > 0 && (w->draining || !draining_only))
+			kill(w->pid, sig);
 	}
+}
+
+void master_signal_workers(struct master *master, int sig)
+{
+	signal_where(master, sig, false);
+}
+
+void master_signal_draining(struct master *master, int sig)
+{
+	signal_where(master, sig, true);
 }
 
 size_t master_live_workers(const struct master *master)
 {
 	size_t i, live = 0;
 
-	for (i = 0; i < master->worker_count; i++)
+	for (i = 0; master->workers != NULL && i < MASTER_SLOTS; i++)
 		live += master->workers[i].pid > 0;
 	return live;
 }
@@ -216,7 +271,7 @@ void master_wait_workers(struct master *master, unsigned timeout)
 	}
 	if (master_live_workers(master) == 0)
 		return;
-	log_msg(LOG_WARNING, "workers still running after %u s; killing them",
+	log_msg(LOG_WARNING, "workers kill reason=\"still running after %u s\"",
 	        timeout);
 	master_signal_workers(master, SIGKILL);
 	while (master_live_workers(master) > 0 && i++ < timeout * 20) {

@@ -214,7 +214,7 @@ int store_allocation_delete(struct store *store,
 /* After mdb_cursor_del the cursor already sits on the next record, and
  * MDB_NEXT returns that one rather than skipping it. */
 static int purge_in(struct store *store, MDB_txn *txn, MDB_cursor *cursor,
-                    uint32_t worker, size_t *removed)
+                    uint32_t worker, pid_t pid, size_t *removed)
 {
 	struct store_allocation a;
 	MDB_val key, record;
@@ -224,7 +224,9 @@ static int purge_in(struct store *store, MDB_txn *txn, MDB_cursor *cursor,
 		err = store_record_decode(record.mv_data, record.mv_size, &a);
 		if (err != 0)
 			return err;
-		if (a.worker != worker)
+		/* A slot is reused by a later worker, and a pid by a later
+		 * process: only both together name the dead one. */
+		if (a.worker != worker || a.pid != pid)
 			continue;
 		if ((err = store_error(mdb_cursor_del(cursor, 0))) != 0 ||
 		    (err = count_change(store, txn, a.quota_key, -1)) != 0)
@@ -234,7 +236,8 @@ static int purge_in(struct store *store, MDB_txn *txn, MDB_cursor *cursor,
 	return rc == MDB_NOTFOUND ? 0 : store_error(rc);
 }
 
-int store_worker_purge(struct store *store, uint32_t worker, size_t *removed)
+int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
+                       size_t *removed)
 {
 	MDB_cursor *cursor;
 	MDB_txn *txn;
@@ -246,7 +249,7 @@ int store_worker_purge(struct store *store, uint32_t worker, size_t *removed)
 	err = store_error(
 	    mdb_cursor_open(txn, store->dbi[STORE_ALLOCATIONS], &cursor));
 	if (err == 0) {
-		err = purge_in(store, txn, cursor, worker, &count);
+		err = purge_in(store, txn, cursor, worker, pid, &count);
 		mdb_cursor_close(cursor);
 	}
 	err = store_txn_end(txn, err);

@@ -13,7 +13,8 @@
 
 #define STATUS_KEY "status"
 
-#define STATUS_WORKER_SIZE (4 + 4 + 6 * 8 + STORE_RATE_LEVELS * 3 * 8 + 8)
+#define STATUS_WORKER_SIZE                                                     \
+	(4 + 4 + 8 + 1 + 6 * 8 + STORE_RATE_LEVELS * 3 * 8 + 8)
 #define STATUS_RECORD_MAX                                                      \
 	(4 + 5 * 8 + 2 + (STORE_STATUS_PATH_MAX - 1) + 2 +                     \
 	 (STORE_STATUS_ERROR_MAX - 1) + 4 +                                    \
@@ -82,6 +83,8 @@ static void put_worker(struct cursor *c, const struct store_status_worker *w)
 {
 	put_uint(c, w->index, 4);
 	put_uint(c, (uint32_t)w->pid, 4);
+	put_uint(c, w->generation, 8);
+	put_uint(c, w->draining, 1);
 	put_uint(c, w->allocations, 8);
 	put_uint(c, w->client_packets, 8);
 	put_uint(c, w->client_bytes, 8);
@@ -100,6 +103,8 @@ static void get_worker(struct cursor *c, struct store_status_worker *w)
 {
 	w->index = (uint32_t)get_uint(c, 4);
 	w->pid = (pid_t)get_uint(c, 4);
+	w->generation = get_uint(c, 8);
+	w->draining = get_uint(c, 1) != 0;
 	w->allocations = get_uint(c, 8);
 	w->client_packets = get_uint(c, 8);
 	w->client_bytes = get_uint(c, 8);

@@ -51,12 +51,12 @@ static int parse_options(int argc, char **argv, struct options *options)
 			errno = 0;
 			options->workers = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' ||
-			    options->workers < 1 || options->workers > 1024) {
-				fprintf(
-				    stderr,
-				    "turnpiked: -w wants 1 to 1024 workers, "
-				    "not '%s'\n",
-				    optarg);
+			    options->workers < 1 ||
+			    options->workers > CONF_WORKERS_MAX) {
+				fprintf(stderr,
+				        "turnpiked: -w wants 1 to %d workers, "
+				        "not '%s'\n",
+				        CONF_WORKERS_MAX, optarg);
 				return EINVAL;
 			}
 			break;

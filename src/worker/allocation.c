@@ -329,10 +329,11 @@ int allocation_create(struct worker *worker,
 		if (code == 508 || code == 500)
 			log_limited(
 			    &create_log_limit, LOG_WARNING,
-			    "allocation for %s refused: %s",
+			    "allocation refused client=%s code=%d reason=%s",
 			    net_addr_format(params->client, name, sizeof(name)),
-			    code == 508 ? "no port or descriptor left"
-			                : "socket or store error");
+			    code,
+			    code == 508 ? "\"no port or descriptor left\""
+			                : "\"socket or store error\"");
 		close_socket(&a->client_socket);
 		close_socket(&a->relay[0]);
 		close_socket(&a->relay[1]);

@@ -92,8 +92,9 @@ int allocation_record_add(struct allocation *a)
 	case EDQUOT: /* RFC 8656 §7.2 item 10 */
 		return 486;
 	default:
-		log_limited(&store_log_limit, LOG_ERR, "store: %s",
-		            store_strerror(err));
+		log_limited(&store_log_limit, LOG_ERR,
+		            "store add failed error=%s",
+		            LOG_QUOTED(store_strerror(err)));
 		return 500;
 	}
 }
@@ -106,8 +107,9 @@ void allocation_record_update(struct allocation *a)
 	record_build(a, &record);
 	err = store_allocation_update(a->worker->store, &record);
 	if (err != 0)
-		log_limited(&store_log_limit, LOG_ERR, "store update: %s",
-		            store_strerror(err));
+		log_limited(&store_log_limit, LOG_ERR,
+		            "store update failed error=%s",
+		            LOG_QUOTED(store_strerror(err)));
 }
 
 void allocation_record_delete(struct allocation *a)
@@ -118,6 +120,7 @@ void allocation_record_delete(struct allocation *a)
 	record_tuple(a, &tuple);
 	err = store_allocation_delete(a->worker->store, &tuple);
 	if (err != 0 && err != ENOENT)
-		log_limited(&store_log_limit, LOG_ERR, "store delete: %s",
-		            store_strerror(err));
+		log_limited(&store_log_limit, LOG_ERR,
+		            "store delete failed error=%s",
+		            LOG_QUOTED(store_strerror(err)));
 }

@@ -114,7 +114,7 @@ void response_error(struct worker *worker, const struct worker_datagram *dg,
 		char from[NET_ADDRSTRLEN];
 
 		log_limited(&error_log_limit, LOG_DEBUG,
-		            "answer=%u method=%s client=%s", code,
+		            "request refused code=%u method=%s client=%s", code,
 		            stun_method_name(request->method),
 		            net_addr_format(dg->from, from, sizeof(from)));
 	}

@@ -22,7 +22,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *worker = arg;
 
-	log_info("stopping on signal %d", (int)sig);
+	log_info("worker stopping signal=%d", (int)sig);
 	event_base_loopexit(worker->base, NULL);
 }
 
@@ -41,9 +41,11 @@ static void close_listeners(struct worker *worker)
 	}
 }
 
-/* SIGQUIT (DESIGN.md section 1): stop taking allocations, let the live
- * ones drain through their own sockets, then exit; max-lifetime bounds
- * the wait. */
+/* SIGQUIT (DESIGN.md sections 1 and 7: a graceful stop, or a reload
+ * that started a new generation): stop taking allocations, let the live
+ * ones drain through their own connected sockets, then exit;
+ * drain-timeout bounds the wait. Closing the listeners takes them out
+ * of the reuseport group, so new clients reach the other generation. */
 static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *worker = arg;
@@ -51,9 +53,10 @@ static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
 	if (worker->draining)
 		return;
 	worker->draining = true;
-	worker->drain_deadline = worker_now() + worker->conf->max_lifetime;
+	worker->drain_deadline = worker_now() + worker->conf->drain_timeout;
 	close_listeners(worker);
-	log_info("draining %zu allocations", worker->allocations.count);
+	log_info("worker draining allocations=%zu timeout=%u",
+	         worker->allocations.count, worker->conf->drain_timeout);
 }
 
 /* A reloaded allocation-queue bounds the queues of live allocations too. */
@@ -76,7 +79,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (conf_load(worker->config_path, &fresh, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERR, "reload refused: %s", err);
+		log_msg(LOG_ERR, "reload refused error=%s", LOG_QUOTED(err));
 		return;
 	}
 	worker->conf = fresh;
@@ -86,14 +89,13 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	log_set_level(fresh->log_level);
 	conf_free(worker->reloaded);
 	worker->reloaded = fresh;
-	log_info("configuration reloaded; %zu allocations kept",
-	         worker->allocations.count);
+	log_info("reloaded allocations=%zu", worker->allocations.count);
 }
 
 static void on_reopen_signal(evutil_socket_t sig, short what, void *arg)
 {
 	if (log_reopen() != 0)
-		log_warn("%s: cannot reopen the log", __func__);
+		log_warn("log reopen failed");
 }
 
 static int add_listener(struct worker *worker, size_t i,
@@ -127,7 +129,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	worker_reservations_expire(worker, now);
 	if (worker->draining &&
 	    (worker->allocations.count == 0 || now >= worker->drain_deadline)) {
-		log_info("drained; exiting with %zu allocations left",
+		log_info("worker drained allocations=%zu",
 		         worker->allocations.count);
 		event_base_loopexit(worker->base, NULL);
 	}
@@ -271,11 +273,13 @@ int worker_run(const struct worker_params *params)
 	memset(&worker, 0, sizeof(worker));
 	err = worker_setup(&worker, params);
 	if (err != 0) {
-		log_warnx("%s: setup failed: %s", __func__, strerror(err));
+		log_warnx("worker setup failed error=%s",
+		          LOG_QUOTED(strerror(err)));
 		worker_free(&worker);
 		return err;
 	}
-	log_info("worker %u serving %zu listener(s)", worker.index,
+	log_info("worker serving slot=%u generation=%llu listeners=%zu",
+	         worker.index, (unsigned long long)params->generation,
 	         worker.listener_count);
 	if (event_base_dispatch(worker.base) < 0)
 		err = EIO;

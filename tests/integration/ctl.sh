@@ -57,10 +57,6 @@ sys.exit(codes.count(0) != allowed or codes.count(486) != count - allowed)
 " "$@"
 }
 
-json() {
-	"$PYTHON" -c "import json, sys; d = json.load(sys.stdin); print($1)"
-}
-
 # allocate USER PASSWORD: prints the code of one Allocate (0 = success).
 allocate() {
 	"$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR')

@@ -98,3 +98,20 @@ wait_for_line() {
 	done
 	return 1
 }
+
+# json EXPR: evaluates a Python expression over the JSON on stdin (d).
+json() {
+	"$PYTHON" -c "import json, sys; d = json.load(sys.stdin); print($1)"
+}
+
+# wait_until SECONDS COMMAND...: runs COMMAND every 0.1 s until it
+# succeeds; fails after SECONDS.
+wait_until() {
+	limit=$(($1 * 10))
+	shift
+	for _ in $(seq "$limit"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}

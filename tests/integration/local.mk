@@ -1,6 +1,7 @@
 # Integration tests: turnpiked on loopback driven by real clients.
 INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
+	tests/integration/config_effects.sh \
 	tests/integration/stun_binding.sh \
 	tests/integration/turn_uclient.sh \
 	tests/integration/turn_aioice.sh \
@@ -13,7 +14,10 @@ INTEGRATION_TESTS = \
 	tests/integration/bench_smoke.sh \
 	tests/integration/ctl.sh \
 	tests/integration/reload.sh \
-	tests/integration/rate_limits.sh
+	tests/integration/rate_limits.sh \
+	tests/integration/generation.sh \
+	tests/integration/generation_drain.sh \
+	tests/integration/single_instance.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump

@@ -28,7 +28,7 @@ sleep 2
 # Its records are gone and its quota is free: exactly $dead more fit.
 "$STOREDUMP" "$WORK/state" | grep -q "pid=$victim_pid " &&
 	fail "the dead worker's allocations are still in the store"
-grep -q "worker 1 (pid $victim_pid) killed by signal 9" "$WORK/turnpiked.log" ||
+grep -q "worker killed slot=1 pid=$victim_pid generation=1 signal=9 name=KILL" "$WORK/turnpiked.log" ||
 	fail "the master did not log the crash"
 "$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland \
 	$((dead + 2)) "$dead" || fail "the dead worker's quota was not given back"

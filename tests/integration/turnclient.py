@@ -496,11 +496,13 @@ def cmd_hold(host, port, user, password, count, stop_file, timeout="60"):
     return 0
 
 
-def cmd_relay(host, port, user, password, count, stop_file, timeout="60"):
+def cmd_relay(host, port, user, password, count, stop_file, timeout="60",
+              end="keep"):
     """`count` clients relay ChannelData through channels to one echo peer
     at about 50 packets per second each until stop_file exists; prints
     "ready" when all are set up and, at the end, one line per client:
-    client=ADDR sent=N received=M."""
+    client=ADDR sent=N received=M. With end=delete the clients delete
+    their allocations (Refresh 0) before they go."""
     import select
     import time
     peer = peer_socket()
@@ -561,11 +563,23 @@ def cmd_relay(host, port, user, password, count, stop_file, timeout="60"):
                     break
                 if data[:2] == b"\x40\x00":
                     c.received += 1
+    status = 0
     for c in clients:
         local = c.sock.getsockname()
         print("client=%s:%d sent=%d received=%d" % (local[0], local[1], c.sent, c.received))
+        if end == "delete":
+            c.sock.setblocking(True)
+            c.sock.settimeout(1.0)
+            try:
+                code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+            except TimeoutError:
+                code = -1
+            if code != 0:
+                print("FAIL: deleting the allocation of %s:%d got %d" % (
+                    local[0], local[1], code))
+                status = 1
         c.close()
-    return 0
+    return status
 
 
 def cmd_flood_many(host, port, total, ports):

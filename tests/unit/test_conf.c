@@ -137,6 +137,7 @@ Test(conf, empty_file_gives_documented_defaults)
 	cr_assert_eq(conf->allow_peer_count + conf->deny_peer_count, 0);
 	cr_assert_eq(conf->default_lifetime, 600);
 	cr_assert_eq(conf->max_lifetime, 3600);
+	cr_assert_eq(conf->drain_timeout, 3600);
 	cr_assert_str_eq(conf->state_dir, LOCALSTATEDIR "/lib/turnpike");
 	cr_assert_str_eq(conf->pid_file, RUNSTATEDIR "/turnpike/turnpiked.pid");
 	cr_assert_null(conf->run_user);
@@ -304,7 +305,7 @@ Test(conf, value_error_names_key_value_and_expectation)
 {
 	assert_error("\nworkers = many\n",
 	             "t.conf:2: workers 'many': expected auto or a number from "
-	             "1 to 1024");
+	             "1 to 128");
 }
 
 Test(conf, comments_and_blank_lines_are_ignored)
@@ -362,7 +363,7 @@ Test(conf, last_line_needs_no_newline)
 	conf_free(conf);
 	assert_error("realm = a\nworkers = x",
 	             "t.conf:2: workers 'x': expected auto or a number from 1 "
-	             "to 1024");
+	             "to 128");
 }
 
 Test(conf, message_shows_control_characters_as_question_marks)
@@ -730,22 +731,24 @@ Test(conf, software_replaces_the_default_and_is_bounded)
 	assert_bad("software", "a\x7f");
 }
 
-Test(conf, workers_is_auto_or_1_to_1024)
+/* At most 128: two generations must fit in the 256 worker slots. */
+Test(conf, workers_is_auto_or_1_to_128)
 {
 	struct conf *conf = parse_key("workers", "auto");
 	static const char *const bad[] = {
-	    "0", "1025", "-1", "four", "2.5", "+2", "Auto", NULL,
+	    "0", "129", "1024", "-1", "four", "2.5", "+2", "Auto", NULL,
 	};
 
 	cr_assert_eq(conf->workers, 0);
 	cr_assert_geq(conf_worker_count(conf), 1);
 	cr_assert_eq(conf_worker_count(conf),
-	             sysconf(_SC_NPROCESSORS_ONLN) > 0
-	                 ? sysconf(_SC_NPROCESSORS_ONLN)
-	                 : 1);
+	             sysconf(_SC_NPROCESSORS_ONLN) < 1 ? 1
+	             : sysconf(_SC_NPROCESSORS_ONLN) > CONF_WORKERS_MAX
+	                 ? CONF_WORKERS_MAX
+	                 : sysconf(_SC_NPROCESSORS_ONLN));
 	conf_free(conf);
-	conf = parse_key("workers", "1024");
-	cr_assert_eq(conf_worker_count(conf), 1024);
+	conf = parse_key("workers", "128");
+	cr_assert_eq(conf_worker_count(conf), 128);
 	conf_free(conf);
 	conf = parse_key("workers", "3");
 	cr_assert_eq(conf->workers, 3);
@@ -985,6 +988,25 @@ Test(conf, lifetimes_reject_bad_values)
 	assert_bad_values("max-lifetime", bad);
 }
 
+/* An old generation drains for up to a week: longer is a typo. */
+Test(conf, drain_timeout_takes_seconds_or_units_up_to_a_week)
+{
+	static const char *const bad[] = {
+	    "0", "1.5s", "604801", "8d", "10x", "-5", "500ms", NULL,
+	};
+	struct conf *conf = parse_ok("drain-timeout = 90\n");
+
+	cr_assert_eq(conf->drain_timeout, 90);
+	conf_free(conf);
+	conf = parse_ok("drain-timeout = 2h\n");
+	cr_assert_eq(conf->drain_timeout, 7200);
+	conf_free(conf);
+	conf = parse_ok("drain-timeout = 604800\n");
+	cr_assert_eq(conf->drain_timeout, 604800);
+	conf_free(conf);
+	assert_bad_values("drain-timeout", bad);
+}
+
 Test(conf, default_lifetime_above_max_lifetime_names_its_line)
 {
 	assert_error("realm = a\ndefault-lifetime = 4000\n",
@@ -1190,6 +1212,62 @@ Test(conf, rate_levels_are_separate)
 	cr_assert_eq(conf->user_rate.packets_per_second, 2000);
 	cr_assert_eq(conf->total_rate.packets_per_second, 300000);
 	conf_free(conf);
+}
+
+/* Every key of the three levels parses into its own level and rejects
+ * what its setter rejects (the keys come from one table macro, so a slip
+ * there would show here, not in the level-specific tests). */
+Test(conf, every_rate_key_of_every_level_parses_and_rejects)
+{
+	static const char *const levels[] = {"allocation", "user", "total"};
+	static const char *const bad_rate[] = {"2M", "1bit", "200Gbit", NULL};
+	static const char *const bad_pps[] = {"1.5", "-1", NULL};
+	static const char *const bad_burst[] = {"20", "2s", "0ms", NULL};
+	char key[32], text[256];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct conf *conf;
+		const struct conf_rate *rates[3];
+
+		snprintf(text, sizeof(text),
+		         "%s-rate = 8Mbit\n%s-pps = 700\n%s-burst = 5ms\n",
+		         levels[i], levels[i], levels[i]);
+		conf = parse_ok(text);
+		rates[0] = &conf->allocation_rate;
+		rates[1] = &conf->user_rate;
+		rates[2] = &conf->total_rate;
+		for (size_t j = 0; j < 3; j++) {
+			cr_assert_eq(rates[j]->bytes_per_second,
+			             i == j ? 1000000 : 0, "%s", text);
+			cr_assert_eq(rates[j]->packets_per_second,
+			             i == j ? 700 : 0, "%s", text);
+		}
+		cr_assert_eq(rates[i]->burst_ns, 5000000);
+		conf_free(conf);
+		snprintf(key, sizeof(key), "%s-rate", levels[i]);
+		assert_bad_values(key, bad_rate);
+		snprintf(key, sizeof(key), "%s-pps", levels[i]);
+		assert_bad_values(key, bad_pps);
+		snprintf(key, sizeof(key), "%s-burst", levels[i]);
+		assert_bad_values(key, bad_burst);
+	}
+}
+
+/* RFC 8656 §12 narrowed the range; coturn's client still uses RFC 5766's. */
+Test(conf, channel_numbers_is_rfc8656_or_rfc5766)
+{
+	static const char *const bad[] = {"5766", "RFC5766", "rfc3489", NULL};
+	struct conf *conf = parse_ok("");
+
+	cr_assert(!conf->rfc5766_channels, "rfc8656 is the default");
+	conf_free(conf);
+	conf = parse_key("channel-numbers", "rfc5766");
+	cr_assert(conf->rfc5766_channels);
+	conf_free(conf);
+	conf = parse_key("channel-numbers", "rfc8656");
+	cr_assert(!conf->rfc5766_channels);
+	conf_free(conf);
+	assert_bad_values("channel-numbers", bad);
 }
 
 Test(conf, pps_is_a_plain_integer)

@@ -208,7 +208,7 @@ Test(store, worker_purge_removes_its_records_and_gives_quota_back)
 	}
 	a = alloc("192.0.2.1", 4, "alice", 1);
 	cr_assert_eq(store_allocation_add(store, &a, &limits), EDQUOT);
-	cr_assert_eq(store_worker_purge(store, 1, &removed), 0);
+	cr_assert_eq(store_worker_purge(store, 1, 1001, &removed), 0);
 	cr_assert_eq(removed, 3);
 	cr_assert_eq(count_of("alice"), 0);
 	cr_assert_eq(count_of("bob"), 3);
@@ -217,8 +217,36 @@ Test(store, worker_purge_removes_its_records_and_gives_quota_back)
 		a = alloc("192.0.2.1", port, "alice", 0);
 		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
 	}
-	cr_assert_eq(store_worker_purge(store, 7, NULL), 0);
+	cr_assert_eq(store_worker_purge(store, 7, 1007, NULL), 0);
 	cr_assert_eq(total(), 6);
+}
+
+/* Generations (DESIGN.md section 7): a slot freed by a dead worker is
+ * reused, and a dead worker's pid may come back in another slot; a purge
+ * must take only the records of the process that died. */
+Test(store, worker_purge_needs_both_slot_and_pid)
+{
+	struct store_allocation a;
+	size_t removed = 9;
+
+	a = alloc("192.0.2.1", 1, "alice", 3); /* slot 3, pid 1003 */
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	a = alloc("192.0.2.1", 2, "alice", 3);
+	a.pid = 2003; /* slot 3 again: the worker that replaced it */
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	a = alloc("192.0.2.1", 3, "alice", 4);
+	a.pid = 1003; /* pid 1003 again, in another slot */
+	cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
+	cr_assert_eq(store_worker_purge(store, 3, 1003, &removed), 0);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(total(), 2);
+	cr_assert_eq(store_worker_purge(store, 3, 1003, &removed), 0);
+	cr_assert_eq(removed, 0);
+	cr_assert_eq(store_worker_purge(store, 3, 2003, &removed), 0);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(store_worker_purge(store, 4, 1003, &removed), 0);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(count_of("alice") + total(), 0);
 }
 
 Test(store, worker_purge_of_many_records_in_one_transaction)
@@ -230,11 +258,11 @@ Test(store, worker_purge_of_many_records_in_one_transaction)
 		a = alloc("192.0.2.1", i, i % 3 ? "alice" : "bob", i % 2);
 		cr_assert_eq(store_allocation_add(store, &a, &unlimited), 0);
 	}
-	cr_assert_eq(store_worker_purge(store, 1, &removed), 0);
+	cr_assert_eq(store_worker_purge(store, 1, 1001, &removed), 0);
 	cr_assert_eq(removed, 1000);
 	cr_assert_eq(total(), 1000);
 	cr_assert_eq(count_of("alice") + count_of("bob"), 1000);
-	cr_assert_eq(store_worker_purge(store, 0, &removed), 0);
+	cr_assert_eq(store_worker_purge(store, 0, 1000, &removed), 0);
 	cr_assert_eq(removed, 1000);
 	cr_assert_eq(count_of("alice") + count_of("bob") + total(), 0);
 }
@@ -443,6 +471,8 @@ static struct store_status *status_example(uint32_t workers)
 	for (uint32_t i = 0; i < workers; i++) {
 		s->workers[i].index = i;
 		s->workers[i].pid = (pid_t)(5000 + i);
+		s->workers[i].generation = UINT64_MAX - 3 + i % 3;
+		s->workers[i].draining = i % 2 == 1;
 		s->workers[i].allocations = i * 10;
 		s->workers[i].client_packets = UINT64_MAX - i;
 		s->workers[i].client_bytes = (uint64_t)1 << 40;
