@@ -33,7 +33,17 @@
 	X(drop_no_permission, "peer packets without a permission")             \
 	X(drop_no_channel, "ChannelData on a channel that is not bound")       \
 	X(drop_send_denied, "Send indications refused")                        \
-	X(tx_errors, "datagrams the kernel refused to send")
+	X(tx_errors, "datagrams the kernel refused to send")                   \
+	X(streams_accepted, "TCP and TLS connections accepted")                \
+	X(streams_live, "TCP and TLS connections open now")                    \
+	X(streams_refused, "connections refused: pending bounds, descriptors") \
+	X(streams_timed_out, "connections closed for a stalled handshake, "    \
+	                     "no Allocate in time or a client not reading")    \
+	X(streams_bad_framing, "connections closed for bytes that are "        \
+	                       "neither STUN nor ChannelData, or too long")    \
+	X(stream_drops, "messages dropped: a stream client's queue was full")  \
+	X(stream_pauses, "relays paused for a slow stream client")             \
+	X(tls_handshake_failures, "TLS handshakes that failed")
 
 struct metrics_worker {
 #define METRICS_DECLARE(name, help) uint64_t name;

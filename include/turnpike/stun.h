@@ -120,6 +120,9 @@ enum stun_password_algorithm {
 
 /* Transport protocol numbers in REQUESTED-TRANSPORT (RFC 8656 §18.8). */
 #define STUN_TRANSPORT_UDP 17
+/* In store records only: the client's own transport (RFC 8656 §2). */
+#define STUN_TRANSPORT_TCP 6
+#define STUN_TRANSPORT_TLS 56
 
 /* One attribute of a decoded message; its value is msg->buf + offset. */
 struct stun_attr {

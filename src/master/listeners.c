@@ -1,7 +1,7 @@
 /*
  * Listener sockets: one per worker per `listen` entry, all bound to the
  * same address with SO_REUSEPORT, so that the kernel spreads new clients
- * over the workers (DESIGN.md section 2).
+ * (datagrams, or TCP connections) over the workers (DESIGN.md section 2).
  */
 #include "config.h"
 
@@ -12,7 +12,18 @@
 
 #include "turnpike/log.h"
 #include "turnpike/net.h"
+#include "turnpike/tls.h"
 #include "master_private.h"
+
+/* Connections the kernel completes for one worker before it accepts
+ * them; SOMAXCONN caps it. */
+#define LISTEN_BACKLOG 1024
+
+static const char *const transport_names[] = {
+    [CONF_TRANSPORT_UDP] = "udp",
+    [CONF_TRANSPORT_TCP] = "tcp",
+    [CONF_TRANSPORT_TLS] = "tls",
+};
 
 static int bind_one(const struct conf *conf, const struct conf_listen *listen,
                     int *fd)
@@ -26,10 +37,15 @@ static int bind_one(const struct conf *conf, const struct conf_listen *listen,
 	char name[NET_ADDRSTRLEN];
 	int err;
 
-	err = net_udp_bind((const struct sockaddr *)&listen->addr,
-	                   listen->addr_len, &options, fd);
+	if (listen->transport == CONF_TRANSPORT_UDP)
+		err = net_udp_bind((const struct sockaddr *)&listen->addr,
+		                   listen->addr_len, &options, fd);
+	else
+		err = net_tcp_listen((const struct sockaddr *)&listen->addr,
+		                     listen->addr_len, LISTEN_BACKLOG, fd);
 	if (err != 0)
-		log_msg(LOG_ERR, "cannot listen on udp://%s: %s",
+		log_msg(LOG_ERR, "cannot listen on %s://%s: %s",
+		        transport_names[listen->transport],
 		        net_addr_format((const struct sockaddr *)&listen->addr,
 		                        name, sizeof(name)),
 		        strerror(err));
@@ -50,9 +66,6 @@ static int bind_slot(struct master *master, struct master_worker *slot)
 		struct worker_listener_fd *fd =
 		    &slot->listeners[slot->listener_count];
 
-		/* TCP and TLS clients are served by a later version. */
-		if (listen->transport != CONF_TRANSPORT_UDP)
-			continue;
 		err = bind_one(conf, listen, &fd->fd);
 		if (err != 0)
 			return err;
@@ -64,25 +77,26 @@ static int bind_slot(struct master *master, struct master_worker *slot)
 
 int master_bind_listeners(struct master *master)
 {
-	char name[NET_ADDRSTRLEN];
+	char name[NET_ADDRSTRLEN], tls_err[512];
 	size_t i;
 	int err;
 
+	/* The workers build their own TLS contexts; the master tries once
+	 * first, as the user the workers run as (privileges are dropped by
+	 * now), so that an unreadable key or a bad cipher string stops the
+	 * start with the reason instead of failing every worker. */
+	if (tls_check(master->conf, tls_err, sizeof(tls_err)) != 0) {
+		log_msg(LOG_ERR, "%s", tls_err);
+		return EINVAL;
+	}
 	for (i = 0; i < master->conf->listen_count; i++) {
 		const struct conf_listen *listen = &master->conf->listens[i];
 
-		net_addr_format((const struct sockaddr *)&listen->addr, name,
-		                sizeof(name));
-		if (listen->transport == CONF_TRANSPORT_UDP)
-			log_info("listening on udp://%s with %zu workers", name,
-			         master->worker_count);
-		else
-			log_msg(LOG_WARNING,
-			        "%s://%s: TCP and TLS clients are not served "
-			        "yet; skipped",
-			        listen->transport == CONF_TRANSPORT_TCP ? "tcp"
-			                                                : "tls",
-			        name);
+		log_info("listening on %s://%s with %zu workers",
+		         transport_names[listen->transport],
+		         net_addr_format((const struct sockaddr *)&listen->addr,
+		                         name, sizeof(name)),
+		         master->worker_count);
 	}
 	for (i = 0; i < master->worker_count; i++) {
 		err = bind_slot(master, &master->workers[i]);

@@ -12,3 +12,7 @@ libturnpike_a_SOURCES += \
 	src/worker/allocation.h \
 	src/worker/response.h \
 	src/worker/relay.h
+libturnpike_a_SOURCES += \
+	src/worker/stream.c \
+	src/worker/stream_accept.c \
+	src/worker/stream.h

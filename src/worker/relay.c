@@ -10,6 +10,7 @@
 #include "turnpike/net.h"
 #include "allocation.h"
 #include "relay.h"
+#include "stream.h"
 
 /* Datagrams bound for one socket, sent with one sendmmsg(). */
 struct relay_batch {
@@ -247,6 +248,7 @@ int relay_from_peer(struct worker_socket *socket)
 	struct mmsghdr messages[WORKER_BATCH];
 	struct relay_batch batch;
 	uint64_t now = worker_now();
+	bool paused = false;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
@@ -266,9 +268,18 @@ int relay_from_peer(struct worker_socket *socket)
 		}
 		frame = frame_for_client(worker, a, peer, data, length, now,
 		                         &frame_length);
+		/* A TCP or TLS client: its connection's queue, which pads,
+		 * bounds and pauses this socket when the client is slow. */
+		if (a->client_socket.stream != NULL) {
+			if (!stream_send_relayed(a->client_socket.stream, frame,
+			                         frame_length, length))
+				paused = true;
+			continue;
+		}
 		batch_add(&batch, frame, frame_length, NULL, length);
 	}
 	batch_flush(worker, &batch, &worker->metrics->peer_packets,
 	            &worker->metrics->peer_bytes);
-	return count;
+	/* Paused: the caller reads no further batch. */
+	return paused ? 0 : count;
 }
