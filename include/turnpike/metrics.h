@@ -37,6 +37,8 @@
 	X(streams_accepted, "TCP and TLS connections accepted")                \
 	X(streams_live, "TCP and TLS connections open now")                    \
 	X(streams_refused, "connections refused: pending bounds, descriptors") \
+	X(streams_evicted, "connections without an allocation closed to make " \
+	                   "room for new ones (stream-max-pending)")           \
 	X(streams_timed_out, "connections closed for a stalled handshake, "    \
 	                     "no Allocate in time or a client not reading")    \
 	X(streams_bad_framing, "connections closed for bytes that are "        \

@@ -26,8 +26,8 @@ static void copy_worker(const struct master *master, size_t slot,
 	out->client_bytes = m->client_bytes;
 	out->peer_packets = m->peer_packets;
 	out->peer_bytes = m->peer_bytes;
-	out->drops =
-	    m->drop_no_permission + m->drop_no_channel + m->drop_send_denied;
+	out->drops = m->drop_no_permission + m->drop_no_channel +
+	             m->drop_send_denied + m->stream_drops;
 }
 
 static void fill(const struct master *master, time_t now,

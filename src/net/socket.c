@@ -195,9 +195,22 @@ int net_tcp_listen(const struct sockaddr *addr, socklen_t addr_len, int backlog,
 	return 0;
 }
 
-int net_tcp_nodelay(int fd)
+int net_tcp_accepted(int fd, int sndbuf)
 {
-	return set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	int err = set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+
+	if (err == 0 && sndbuf > 0)
+		err = set_int_option(fd, SOL_SOCKET, SO_SNDBUF, sndbuf);
+	return err;
+}
+
+int net_tcp_reset_on_close(int fd)
+{
+	struct linger abort = {.l_onoff = 1, .l_linger = 0};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort)) != 0)
+		return errno;
+	return 0;
 }
 
 int net_set_dont_fragment(int fd, int family, bool on)

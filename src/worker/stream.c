@@ -287,8 +287,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) != 0) {
-		/* stream-write-timeout: the client stopped reading. */
+		/* stream-write-timeout: the client stopped reading; what is
+		 * queued for it is of no use to anyone. */
 		worker->metrics->streams_timed_out++;
+		(void)net_tcp_reset_on_close(bufferevent_getfd(bev));
 	} else if (conn->handshaking && (what & BEV_EVENT_ERROR) != 0) {
 		worker->metrics->tls_handshake_failures++;
 		if (log_get_level() >= LOG_DEBUG)
@@ -351,7 +353,8 @@ int stream_open(struct worker *worker, struct worker_socket *listener, int fd,
 		free(conn);
 		return ENOMEM;
 	}
-	(void)net_tcp_nodelay(fd);
+	/* The kernel may hold as much as we do: the bound stays a bound. */
+	(void)net_tcp_accepted(fd, worker->conf->stream_buffer);
 	conn->socket.fd = -1;
 	conn->socket.kind = WORKER_SOCKET_CLIENT;
 	conn->socket.worker = worker;

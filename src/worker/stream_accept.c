@@ -72,16 +72,24 @@ static uint32_t source_slot(const struct stream_set *set,
 
 /* No socket before authentication is the UDP rule (DESIGN.md section
  * 2); a TCP client has a socket before it can say anything, so the
- * connections that have not allocated yet are bounded instead: in total,
- * per source address, and in time (stream_tick). */
+ * connections that have not allocated yet are bounded instead: per
+ * source address (the newcomer is refused), in total (the oldest one
+ * makes room: a real client allocates within a round trip or two, so a
+ * flood from many sources must outpace it to lock it out), and in time
+ * (stream_tick). */
 static bool admit(struct worker *worker, uint32_t slot)
 {
 	const struct conf *conf = worker->conf;
 	struct stream_set *set = worker->streams;
 
-	return !worker->draining &&
-	       set->pending.count < conf->stream_max_pending &&
-	       set->per_source[slot] < conf->stream_max_pending_per_source;
+	if (worker->draining ||
+	    set->per_source[slot] >= conf->stream_max_pending_per_source)
+		return false;
+	while (set->pending.count >= conf->stream_max_pending) {
+		worker->metrics->streams_evicted++;
+		stream_close(set->pending.head);
+	}
+	return true;
 }
 
 static bool accept_one(struct worker *worker, struct worker_socket *listener)
@@ -134,13 +142,14 @@ void stream_tick(struct worker *worker, uint64_t now)
 	if (conf->tls_handshake_timeout < first)
 		first = conf->tls_handshake_timeout;
 	/* Oldest first: past the first one that cannot be due yet, none
-	 * is. */
+	 * is. Whole seconds of a coarse clock: "more than the timeout"
+	 * gives a client at least the time configured, at most 1 s more. */
 	for (conn = set->pending.head;
-	     conn != NULL && conn->since + first <= now; conn = next) {
+	     conn != NULL && conn->since + first < now; conn = next) {
 		next = conn->next;
-		if (now >= conn->since + conf->stream_auth_timeout ||
+		if (now > conn->since + conf->stream_auth_timeout ||
 		    (conn->handshaking &&
-		     now >= conn->since + conf->tls_handshake_timeout)) {
+		     now > conn->since + conf->tls_handshake_timeout)) {
 			worker->metrics->streams_timed_out++;
 			stream_close(conn);
 		}
