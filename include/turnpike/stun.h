@@ -367,6 +367,18 @@ void stun_channel_data_header(uint8_t header[4], uint16_t channel,
  */
 int stun_frame_length(const uint8_t *buf, size_t len, size_t *frame_len);
 
+/*
+ * The stream reader's step: `available` bytes of a stream are waiting, of
+ * which buf holds at least the first min(available, 4). Returns 0 when a
+ * whole frame of *frame_len bytes (at most max) is there; EAGAIN when more
+ * bytes are needed (*frame_len: the frame's size once the header is in,
+ * else 0); EMSGSIZE when the header announces a frame longer than max;
+ * EBADMSG when the bytes are neither STUN nor ChannelData. After EMSGSIZE
+ * or EBADMSG the stream cannot be resynchronised: close it.
+ */
+int stun_frame_next(const uint8_t *buf, size_t available, size_t max,
+                    size_t *frame_len);
+
 /* Names for logs: "Allocate", "Binding"...; "unknown" for others. */
 const char *stun_method_name(uint16_t method);
 /* The reason phrase RFC 8489 §14.8 / RFC 8656 §19 suggests for a code;

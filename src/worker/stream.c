@@ -239,14 +239,13 @@ static long next_frame(struct evbuffer *input)
 {
 	size_t available = evbuffer_get_length(input), frame_len;
 	uint8_t head[4];
+	int err;
 
-	if (available < sizeof(head))
-		return 0;
 	evbuffer_copyout(input, head, sizeof(head));
-	if (stun_frame_length(head, sizeof(head), &frame_len) != 0 ||
-	    frame_len > STREAM_FRAME_MAX)
-		return -1;
-	return available >= frame_len ? (long)frame_len : 0;
+	err = stun_frame_next(head, available, STREAM_FRAME_MAX, &frame_len);
+	if (err == EAGAIN)
+		return 0;
+	return err == 0 ? (long)frame_len : -1;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
