@@ -133,6 +133,21 @@ make_cert() {
 		fail "openssl could not make a test certificate"
 }
 
+# write_stream_config FILE EXTRA-LINES: write_config plus tcp:// on $PORT
+# and tls:// on $TLS_PORT with $WORK/server.pem (make_cert server), two
+# workers, a relay on loopback and the user alice.
+write_stream_config() {
+	write_config "$1" "listen = tcp://127.0.0.1:$PORT
+listen = tls://127.0.0.1:$TLS_PORT
+tls-cert = $WORK/server.pem
+tls-key = $WORK/server.key
+workers = 2
+relay-address = 127.0.0.1
+user = alice:wonderland
+allow-peer = 127.0.0.0/8
+$2"
+}
+
 # The SHA-256 of a PEM certificate, as streamclient.py fingerprint prints it.
 cert_sha256() {
 	openssl x509 -in "$1" -outform der | sha256sum | cut -d' ' -f1

@@ -13,15 +13,7 @@ make_cert server
 PORT=$(free_port)
 TLS_PORT=$(free_port)
 # Per worker: 100 pending connections per source address, 300 in all.
-write_config "$WORK/turnpike.conf" "listen = tcp://127.0.0.1:$PORT
-listen = tls://127.0.0.1:$TLS_PORT
-tls-cert = $WORK/server.pem
-tls-key = $WORK/server.key
-workers = 2
-relay-address = 127.0.0.1
-user = alice:wonderland
-allow-peer = 127.0.0.0/8
-tls-handshake-timeout = 2
+write_stream_config "$WORK/turnpike.conf" "tls-handshake-timeout = 2
 stream-auth-timeout = 6
 stream-max-pending = 300
 stream-max-pending-per-source = 100

@@ -15,16 +15,8 @@ PORT=$(free_port)
 TLS_PORT=$(free_port)
 PEER_PORT=$(free_port)
 SECRET=rest-secret-$$
-write_config "$WORK/turnpike.conf" "listen = tcp://127.0.0.1:$PORT
-listen = tls://127.0.0.1:$TLS_PORT
-tls-cert = $WORK/server.pem
-tls-key = $WORK/server.key
-workers = 2
-relay-address = 127.0.0.1
-user = alice:wonderland
-auth-secret = $SECRET
+write_stream_config "$WORK/turnpike.conf" "auth-secret = $SECRET
 user-quota = 10
-allow-peer = 127.0.0.0/8
 # turnutils_uclient picks channel numbers in RFC 5766's range.
 channel-numbers = rfc5766"
 "$TURNPIKED" -t -c "$WORK/turnpike.conf" >/dev/null || fail "turnpiked -t"
