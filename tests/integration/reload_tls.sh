@@ -1,7 +1,8 @@
 #!/bin/sh
 # SIGHUP re-reads the TLS certificate: new connections are served the new
 # one, a connection made before keeps relaying with the old one, and a
-# broken certificate is refused, logged, and changes nothing.
+# broken certificate is refused, logged, and changes nothing. TLS 1.2 and
+# 1.3 are served; tls-ciphers and tls-min-version apply on reload.
 . "$(dirname "$0")/lib.sh"
 make_cert first
 make_cert second
@@ -51,6 +52,35 @@ grep -q "reload refused: tls-cert $WORK/cert.pem" "$WORK/turnpiked.log" ||
 	fail "the broken certificate was not refused in the log"
 for _ in 1 2 3 4; do
 	[ "$(served)" = "$second" ] || fail "a broken certificate replaced the good one"
+done
+
+# Protocols and ciphers come from the file too, for new connections.
+tlsinfo() {
+	"$PYTHON" "$TESTS_DIR/streamclient.py" tlsinfo 127.0.0.1 "$TLS_PORT" "$1"
+}
+cp "$WORK/second.pem" "$WORK/cert.pem"
+tlsinfo 1.2 | grep -q "^TLSv1.2 ECDHE-ECDSA-AES" || fail "TLS 1.2 by default: $(tlsinfo 1.2)"
+tlsinfo 1.3 | grep -q "^TLSv1.3 " || fail "TLS 1.3 by default: $(tlsinfo 1.3)"
+write_config "$WORK/turnpike.conf" "listen = tls://127.0.0.1:$TLS_PORT
+tls-cert = $WORK/cert.pem
+tls-key = $WORK/key.pem
+tls-ciphers = ECDHE+CHACHA20
+workers = 2
+relay-address = 127.0.0.1
+user = alice:wonderland
+allow-peer = 127.0.0.0/8"
+kill -HUP "$TURNPIKED_PID"
+sleep 1
+for _ in 1 2 3 4; do
+	tlsinfo 1.2 | grep -q "^TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305" ||
+		fail "tls-ciphers not applied: $(tlsinfo 1.2)"
+done
+echo "tls-min-version = 1.3" >>"$WORK/turnpike.conf"
+kill -HUP "$TURNPIKED_PID"
+sleep 1
+for _ in 1 2 3 4; do
+	[ "$(tlsinfo 1.2)" = refused ] || fail "TLS 1.2 after tls-min-version = 1.3: $(tlsinfo 1.2)"
+	tlsinfo 1.3 | grep -q "^TLSv1.3 " || fail "TLS 1.3 refused: $(tlsinfo 1.3)"
 done
 
 touch "$WORK/stop"

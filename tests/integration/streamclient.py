@@ -27,6 +27,9 @@ a client with the same request API as turnclient.Client on a byte stream
         "ready" and the certificate's SHA-256, then "relayed N of M".
   streamclient.py fingerprint HOST PORT
         The SHA-256 of the certificate a new TLS connection is served.
+  streamclient.py tlsinfo HOST PORT 1.2|1.3
+        The version and cipher a connection with exactly that TLS version
+        gets, or "refused".
 """
 import hashlib
 import os
@@ -324,6 +327,23 @@ def cmd_fingerprint(host, port):
     return 0
 
 
+def cmd_tlsinfo(host, port, version):
+    """Connects with exactly TLS `version` (1.2 or 1.3) and prints the
+    version and cipher negotiated, or "refused"."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    v = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[version]
+    ctx.minimum_version = ctx.maximum_version = v
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as s:
+                print(s.version(), s.cipher()[0])
+    except (ssl.SSLError, ConnectionResetError):
+        print("refused")
+    return 0
+
+
 def cmd_hold(host, port, user, password, cafile, stop_file):
     c = StreamClient(host, port, user, password, cafile)
     code, _ = c.request(ALLOCATE, [UDP])
@@ -348,7 +368,7 @@ def cmd_hold(host, port, user, password, cafile, stop_file):
 
 COMMANDS = {"relay": cmd_relay, "framing": cmd_framing, "stall": cmd_stall,
             "idle": cmd_idle, "noread": cmd_noread, "hold": cmd_hold,
-            "fingerprint": cmd_fingerprint}
+            "fingerprint": cmd_fingerprint, "tlsinfo": cmd_tlsinfo}
 
 
 def main(argv):
