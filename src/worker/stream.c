@@ -271,8 +271,31 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct stream_conn *conn = arg;
 
+	if (conn->flushing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		stream_close(conn);
+		return;
+	}
 	if (conn->paused)
 		resume_relays(conn);
+}
+
+/* The client closed its side: what is queued for it (the answer to its
+ * last request) still goes out, then the connection closes;
+ * stream-write-timeout bounds the wait. */
+static void flush_then_close(struct stream_conn *conn)
+{
+	/* RFC 8656 §3.1: the client's close ends its allocation now, so no
+	 * more relayed data keeps the queue from draining. */
+	if (conn->socket.allocation != NULL)
+		allocation_free(conn->socket.allocation);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+		stream_close(conn);
+		return;
+	}
+	conn->flushing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -298,6 +321,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			    "TLS handshake failed client=%s",
 			    net_addr_format((struct sockaddr *)&conn->peer,
 			                    name, sizeof(name)));
+	} else if ((what & BEV_EVENT_EOF) != 0 &&
+	           (what & BEV_EVENT_ERROR) == 0) {
+		flush_then_close(conn);
+		return;
 	}
 	stream_close(conn);
 }

@@ -55,6 +55,7 @@ struct stream_conn {
 	bool handshaking; /* TLS handshake not finished */
 	bool paused;      /* the allocation's relay sockets are not read */
 	bool closing;     /* being freed: no more sends, no list moves */
+	bool flushing;    /* the client closed its side: close when sent */
 };
 
 struct stream_set {

@@ -220,6 +220,22 @@ def cmd_framing(host, port):
         check(name + " closes the connection at once",
               closed_within(s, 2.0) is not None)
         s.close()
+    # A request and then the client's half of the connection closed: the
+    # answer still comes, then the server closes.
+    s = connect(host, port)
+    binding = Message(0x001, 0x000)
+    s.sendall(binding.encode())
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(3)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    check("a request before a half-close is answered, then the stream ends",
+          len(data) >= 20 and decode(data)[1] == binding.tid)
+    s.close()
     # A legal size, unfinished: the server waits for the rest.
     s = connect(host, port)
     s.sendall(struct.pack("!HHI", 0x0001, 1000, 0x2112A442) + os.urandom(12) + b"x" * 400)
