@@ -131,7 +131,9 @@ static void set_options(SSL_CTX *ctx)
 	                             SSL_OP_CIPHER_SERVER_PREFERENCE |
 	                             SSL_OP_NO_COMPRESSION);
 	/* Idle connections keep no 34 KiB of record buffers each: a
-	 * thousand waiting TLS clients must stay cheap. */
+	 * thousand waiting TLS clients must stay cheap. The price is an
+	 * allocation per record when a connection's buffer runs empty
+	 * between records, as it does with sparse media. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* Each worker has its own context: a session cached in one is of no
 	 * use to the others, and the cache would be memory per client. */

@@ -116,7 +116,7 @@ static bool queue(struct stream_conn *conn, const uint8_t *data, size_t length)
 {
 	static const uint8_t zeros[3];
 	struct worker *worker = conn->socket.worker;
-	size_t limit = (size_t)worker->conf->stream_buffer;
+	size_t limit = conn->output_limit;
 	size_t pad = (data[0] & 0xC0) == 0x40 ? (4 - length % 4) % 4 : 0;
 	size_t queued;
 
@@ -356,12 +356,15 @@ static void setup_bufferevent(struct stream_conn *conn)
 	const struct conf *conf = conn->socket.worker->conf;
 	struct timeval write_timeout = {conf->stream_write_timeout, 0};
 
+	/* A connection keeps the bounds it was accepted with: its
+	 * watermarks cannot move under a reload. */
+	conn->output_limit = (size_t)conf->stream_buffer;
 	bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
 	/* Reading stops at STREAM_INPUT_MAX buffered bytes. */
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, STREAM_INPUT_MAX);
 	/* The write callback runs when the queue falls to a quarter. */
-	bufferevent_setwatermark(conn->bev, EV_WRITE,
-	                         (size_t)conf->stream_buffer / 4, 0);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, conn->output_limit / 4,
+	                         0);
 	bufferevent_set_timeouts(conn->bev, NULL, &write_timeout);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }

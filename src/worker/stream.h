@@ -50,6 +50,7 @@ struct stream_conn {
 	struct stream_conn *prev, *next; /* in pending or active */
 	uint64_t since; /* accepted, or back to pending: worker_now() */
 	uint32_t source_slot;
+	size_t output_limit; /* stream-buffer when it was accepted */
 	bool tls;
 	bool pending;     /* no allocation: in the pending list and bounds */
 	bool handshaking; /* TLS handshake not finished */
