@@ -65,6 +65,7 @@ write_config "$WORK/turnpike.conf" "listen = tls://127.0.0.1:$TLS_PORT
 tls-cert = $WORK/cert.pem
 tls-key = $WORK/key.pem
 tls-ciphers = ECDHE+CHACHA20
+tls-chain = $WORK/first.pem
 workers = 2
 relay-address = 127.0.0.1
 user = alice:wonderland
@@ -75,6 +76,10 @@ for _ in 1 2 3 4; do
 	tlsinfo 1.2 | grep -q "^TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305" ||
 		fail "tls-ciphers not applied: $(tlsinfo 1.2)"
 done
+# tls-chain: the chain file's certificate follows the server's.
+certs=$(echo | timeout 5 openssl s_client -connect "127.0.0.1:$TLS_PORT" -showcerts \
+	2>/dev/null | grep -c "BEGIN CERTIFICATE") || true
+[ "$certs" -eq 2 ] || fail "tls-chain: $certs certificates served, want 2"
 echo "tls-min-version = 1.3" >>"$WORK/turnpike.conf"
 kill -HUP "$TURNPIKED_PID"
 sleep 1
