@@ -66,7 +66,7 @@ struct stream_set {
 	struct stream_list active;
 	uint64_t source_key;
 	struct event *resume_accept; /* after running out of descriptors */
-	uint16_t per_source[STREAM_SOURCE_SLOTS];
+	uint32_t per_source[STREAM_SOURCE_SLOTS];
 	/* The message being served, copied out of the stream: one buffer
 	 * per worker, no allocation per message. */
 	uint8_t frame[STREAM_FRAME_MAX];
