@@ -206,9 +206,9 @@ int net_tcp_accepted(int fd, int sndbuf)
 
 int net_tcp_reset_on_close(int fd)
 {
-	struct linger abort = {.l_onoff = 1, .l_linger = 0};
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
 
-	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) != 0)
 		return errno;
 	return 0;
 }
