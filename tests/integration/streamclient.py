@@ -279,7 +279,11 @@ def cmd_idle(host, port, count, source, stop_file):
     time.sleep(1.5)
     held = []
     for s in socks:
-        r, _, _ = select.select([s], [], [], 0)
+        r, w, _ = select.select([s], [s], [], 0)
+        # Not connected (yet): not held by the server either.
+        if not w or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            s.close()
+            continue
         if r:
             try:
                 if s.recv(1) == b"":
