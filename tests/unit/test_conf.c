@@ -1387,15 +1387,16 @@ Test(conf, conf_free_of_null_is_a_no_op)
 
 Test(conf, tls_and_stream_keys)
 {
-	struct conf *conf = parse_ok("tls-min-version = 1.3\n"
-	                             "tls-ciphers = ECDHE+AESGCM:!aNULL\n"
-	                             "tls-ciphersuites = TLS_AES_128_GCM_SHA256\n"
-	                             "tls-handshake-timeout = 1m\n"
-	                             "stream-auth-timeout = 5\n"
-	                             "stream-max-pending = 10\n"
-	                             "stream-max-pending-per-source = 2\n"
-	                             "stream-buffer = 64KiB\n"
-	                             "stream-write-timeout = 2m\n");
+	struct conf *conf =
+	    parse_ok("tls-min-version = 1.3\n"
+	             "tls-ciphers = ECDHE+AESGCM:!aNULL\n"
+	             "tls-ciphersuites = TLS_AES_128_GCM_SHA256\n"
+	             "tls-handshake-timeout = 1m\n"
+	             "stream-auth-timeout = 5\n"
+	             "stream-max-pending = 10\n"
+	             "stream-max-pending-per-source = 2\n"
+	             "stream-buffer = 64KiB\n"
+	             "stream-write-timeout = 2m\n");
 
 	cr_assert_eq(conf->tls_min_version, 13);
 	cr_assert_str_eq(conf->tls_ciphers, "ECDHE+AESGCM:!aNULL");
