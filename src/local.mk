@@ -3,6 +3,7 @@ include src/stun/local.mk
 include src/conf/local.mk
 include src/log/local.mk
 include src/net/local.mk
+include src/tls/local.mk
 include src/auth/local.mk
 include src/turn/local.mk
 include src/ratelimit/local.mk

@@ -126,6 +126,18 @@ struct conf {
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
 
 	char *tls_cert, *tls_key, *tls_chain;
+	/* OpenSSL cipher strings: TLS 1.2 (tls-ciphers) and TLS 1.3
+	 * (tls-ciphersuites); NULL keeps the built-in default. */
+	char *tls_ciphers, *tls_ciphersuites;
+	int tls_min_version;            /* 12 = TLS 1.2, 13 = TLS 1.3 */
+	uint32_t tls_handshake_timeout; /* seconds */
+
+	/* TCP and TLS clients (tcp:// and tls:// listeners), per worker. */
+	uint32_t stream_auth_timeout; /* seconds until a successful Allocate */
+	uint32_t stream_max_pending;  /* connections without an allocation */
+	uint32_t stream_max_pending_per_source; /* the same, per source IP */
+	int stream_buffer;             /* bytes queued to one client, at most */
+	uint32_t stream_write_timeout; /* seconds a client may not read */
 
 	struct conf_rate allocation_rate, user_rate, total_rate;
 	enum conf_rate_policy rate_policy;

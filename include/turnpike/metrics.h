@@ -37,7 +37,19 @@
 	X(drop_send_denied, "Send indications refused")                        \
 	X(tx_errors, "datagrams the kernel refused to send")                   \
 	X(rate_queued, "packets held back by a rate limit (rate-policy pace)") \
-	X(rate_queue_dropped, "paced packets dropped: queue or pool full")
+	X(rate_queue_dropped, "paced packets dropped: queue or pool full") \
+	X(streams_accepted, "TCP and TLS connections accepted")                \
+	X(streams_live, "TCP and TLS connections open now")                    \
+	X(streams_refused, "connections refused: pending bounds, descriptors") \
+	X(streams_evicted, "connections without an allocation closed to make " \
+	                   "room for new ones (stream-max-pending)")           \
+	X(streams_timed_out, "connections closed for a stalled handshake, "    \
+	                     "no Allocate in time or a client not reading")    \
+	X(streams_bad_framing, "connections closed for bytes that are "        \
+	                       "neither STUN nor ChannelData, or too long")    \
+	X(stream_drops, "messages dropped: a stream client's queue was full")  \
+	X(stream_pauses, "relays paused for a slow stream client")             \
+	X(tls_handshake_failures, "TLS handshakes that failed")
 
 struct metrics_worker {
 #define METRICS_DECLARE(name, help) uint64_t name;

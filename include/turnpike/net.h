@@ -73,6 +73,24 @@ int net_relay_redeem(const struct sockaddr *addr, uint16_t port,
 int net_udp_bind_port(const struct sockaddr *addr, uint16_t port,
                       const struct net_udp_options *options, int *fd_out);
 
+/*
+ * A TCP listening socket bound to addr with SO_REUSEPORT (one per worker
+ * per tcp:// or tls:// listener) and listen(backlog). Returns 0 or an
+ * errno value.
+ */
+int net_tcp_listen(const struct sockaddr *addr, socklen_t addr_len, int backlog,
+                   int *fd_out);
+
+/* An accepted client connection: TCP_NODELAY (relayed media must not
+ * wait for Nagle's algorithm) and, unless 0, a fixed SO_SNDBUF: without
+ * it the kernel grows the send buffer of a client that does not read to
+ * megabytes of kernel memory. */
+int net_tcp_accepted(int fd, int sndbuf);
+
+/* SO_LINGER 0: close() resets the connection and discards what is
+ * queued, for a client that is dropped for not reading. */
+int net_tcp_reset_on_close(int fd);
+
 /* Sets or clears the don't-fragment behaviour (IP_MTU_DISCOVER). */
 int net_set_dont_fragment(int fd, int family, bool on);
 

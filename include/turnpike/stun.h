@@ -120,6 +120,9 @@ enum stun_password_algorithm {
 
 /* Transport protocol numbers in REQUESTED-TRANSPORT (RFC 8656 §18.8). */
 #define STUN_TRANSPORT_UDP 17
+/* In store records only: the client's own transport (RFC 8656 §2). */
+#define STUN_TRANSPORT_TCP 6
+#define STUN_TRANSPORT_TLS 56
 
 /* One attribute of a decoded message; its value is msg->buf + offset. */
 struct stun_attr {
@@ -363,6 +366,18 @@ void stun_channel_data_header(uint8_t header[4], uint16_t channel,
  * neither.
  */
 int stun_frame_length(const uint8_t *buf, size_t len, size_t *frame_len);
+
+/*
+ * The stream reader's step: `available` bytes of a stream are waiting, of
+ * which buf holds at least the first min(available, 4). Returns 0 when a
+ * whole frame of *frame_len bytes (at most max) is there; EAGAIN when more
+ * bytes are needed (*frame_len: the frame's size once the header is in,
+ * else 0); EMSGSIZE when the header announces a frame longer than max;
+ * EBADMSG when the bytes are neither STUN nor ChannelData. After EMSGSIZE
+ * or EBADMSG the stream cannot be resynchronised: close it.
+ */
+int stun_frame_next(const uint8_t *buf, size_t available, size_t max,
+                    size_t *frame_len);
 
 /* Names for logs: "Allocate", "Binding"...; "unknown" for others. */
 const char *stun_method_name(uint16_t method);

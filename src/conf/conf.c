@@ -190,6 +190,13 @@ static int set_defaults(struct conf *conf, const char *path)
 	conf->pace_buffers = 8192;
 	conf->listener_rcvbuf = conf->listener_sndbuf = 4 * 1024 * 1024;
 	conf->allocation_rcvbuf = conf->allocation_sndbuf = 256 * 1024;
+	conf->tls_min_version = 12;
+	conf->tls_handshake_timeout = 10;
+	conf->stream_auth_timeout = 30;
+	conf->stream_max_pending = 1024;
+	conf->stream_max_pending_per_source = 32;
+	conf->stream_buffer = 256 * 1024;
+	conf->stream_write_timeout = 30;
 	conf->path = strdup(path);
 	conf->realm = strdup("turnpike");
 	conf->software = strdup("turnpike/" PACKAGE_VERSION);
@@ -545,6 +552,8 @@ void conf_free(struct conf *conf)
 	free(conf->tls_cert);
 	free(conf->tls_key);
 	free(conf->tls_chain);
+	free(conf->tls_ciphers);
+	free(conf->tls_ciphersuites);
 	free(conf);
 }
 

@@ -166,16 +166,42 @@ static int set_buffer(struct conf_parser *parser, const struct conf_key *key,
 	return 0;
 }
 
-/* A size with a unit held in 64 bits; min and max are bytes. */
+/* A size with a unit between key->min and key->max bytes (0 included
+ * only when min is 0). */
+static int parse_bounded_size(struct conf_parser *parser,
+                              const struct conf_key *key, const char *value,
+                              uint64_t *bytes)
+{
+	if (conf_value_size(value, bytes) != 0 || *bytes < key->min ||
+	    *bytes > key->max)
+		return bad(parser, key, value);
+	return 0;
+}
+
+/* A size held in 64 bits. */
 static int set_size(struct conf_parser *parser, const struct conf_key *key,
                     const char *value)
 {
 	uint64_t bytes;
+	int rc = parse_bounded_size(parser, key, value, &bytes);
 
-	if (conf_value_size(value, &bytes) != 0 || bytes < key->min ||
-	    bytes > key->max)
-		return bad(parser, key, value);
+	if (rc != 0)
+		return rc;
 	*(uint64_t *)conf_field(parser, key) = bytes;
+	return 0;
+}
+
+/* A bound in bytes held in an int (a socket option); 0 would mean "no
+ * bound" and is refused by key->min. */
+static int set_limit_size(struct conf_parser *parser,
+                          const struct conf_key *key, const char *value)
+{
+	uint64_t bytes;
+	int rc = parse_bounded_size(parser, key, value, &bytes);
+
+	if (rc != 0)
+		return rc;
+	*(int *)conf_field(parser, key) = (int)bytes;
 	return 0;
 }
 
@@ -424,6 +450,35 @@ static int set_rate_policy(struct conf_parser *parser,
 	return 0;
 }
 
+/* TLS 1.2 is the oldest version RFC 8656 §3.1 (and RFC 8996) allows. */
+static int set_tls_version(struct conf_parser *parser,
+                           const struct conf_key *key, const char *value)
+{
+	if (strcmp(value, "1.2") == 0)
+		parser->conf->tls_min_version = 12;
+	else if (strcmp(value, "1.3") == 0)
+		parser->conf->tls_min_version = 13;
+	else
+		return bad(parser, key, value);
+	return 0;
+}
+
+/* An OpenSSL cipher string: printable ASCII without blanks. Whether
+ * OpenSSL knows the names is checked when the TLS context is built
+ * (turnpiked -t, start and reload). */
+static int set_cipher_string(struct conf_parser *parser,
+                             const struct conf_key *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++)
+		if (value[i] <= ' ' || value[i] > '~')
+			return bad(parser, key, value);
+	if (i == 0 || i > 1024)
+		return bad(parser, key, value);
+	return set_string(parser, conf_field(parser, key), value);
+}
+
 /* RFC 8656 §12 narrowed channel numbers to 0x4000-0x4FFF; RFC 5766
  * clients (coturn's turnutils_uclient among them) still pick up to 0x7FFF. */
 static int set_channel_numbers(struct conf_parser *parser,
@@ -447,6 +502,9 @@ static int set_channel_numbers(struct conf_parser *parser,
 	"expected a time up to 1s (e.g. 20ms) or a size (e.g. 64kB)"
 #define EXPECT_BUFFER                                                          \
 	"expected 0 or a size from 4KiB to 512MiB (B, k, KiB, M, MiB, kB, MB)"
+#define EXPECT_CIPHERS                                                         \
+	"expected an OpenSSL cipher string (no blanks, at most 1024 "          \
+	"characters)"
 #define EXPECT_LIFETIME "expected whole seconds from 1 to 86400 (or s, m, h)"
 
 /* The three keys of one level of the rate-limit hierarchy. */
@@ -503,6 +561,25 @@ static const struct conf_key conf_keys[] = {
     {"tls-cert", set_path, FIELD(tls_cert), 0, 0, false, EXPECT_PATH},
     {"tls-key", set_path, FIELD(tls_key), 0, 0, false, EXPECT_PATH},
     {"tls-chain", set_path, FIELD(tls_chain), 0, 0, false, EXPECT_PATH},
+    {"tls-ciphers", set_cipher_string, FIELD(tls_ciphers), 0, 0, false,
+     EXPECT_CIPHERS},
+    {"tls-ciphersuites", set_cipher_string, FIELD(tls_ciphersuites), 0, 0,
+     false, EXPECT_CIPHERS},
+    {"tls-min-version", set_tls_version, 0, 0, 0, false, "expected 1.2 or 1.3"},
+    {"tls-handshake-timeout", set_seconds, FIELD(tls_handshake_timeout), 1, 300,
+     false, "expected whole seconds from 1 to 300 (or s, m)"},
+    {"stream-auth-timeout", set_seconds, FIELD(stream_auth_timeout), 1, 3600,
+     false, "expected whole seconds from 1 to 3600 (or s, m, h)"},
+    {"stream-max-pending", set_count, FIELD(stream_max_pending), 1, 1000000,
+     false, "expected a number from 1 to 1000000"},
+    {"stream-max-pending-per-source", set_count,
+     FIELD(stream_max_pending_per_source), 1, 65535, false,
+     "expected a number from 1 to 65535"},
+    {"stream-buffer", set_limit_size, FIELD(stream_buffer), 16 * 1024,
+     64 * 1024 * 1024, false,
+     "expected a size from 16KiB to 64MiB (B, k, KiB, M, MiB, kB, MB)"},
+    {"stream-write-timeout", set_seconds, FIELD(stream_write_timeout), 1, 3600,
+     false, "expected whole seconds from 1 to 3600 (or s, m, h)"},
     RATE_KEYS("allocation", allocation_rate),
     RATE_KEYS("user", user_rate),
     RATE_KEYS("total", total_rate),

@@ -1,8 +1,8 @@
 /*
  * Listener sockets: one per worker per `listen` entry, all bound to the
  * same address with SO_REUSEPORT, so that the kernel spreads new clients
- * over the workers (DESIGN.md section 2). Each generation of workers has
- * its own set (DESIGN.md section 7).
+ * (datagrams, or TCP connections) over the workers (DESIGN.md section 2).
+ * Each generation of workers has its own set (DESIGN.md section 7).
  */
 #include "config.h"
 
@@ -14,19 +14,18 @@
 
 #include "turnpike/log.h"
 #include "turnpike/net.h"
+#include "turnpike/tls.h"
 #include "master_private.h"
 
-static const char *transport_name(enum conf_transport transport)
-{
-	switch (transport) {
-	case CONF_TRANSPORT_UDP:
-		return "udp";
-	case CONF_TRANSPORT_TCP:
-		return "tcp";
-	default:
-		return "tls";
-	}
-}
+/* Connections the kernel completes for one worker before it accepts
+ * them; SOMAXCONN caps it. */
+#define LISTEN_BACKLOG 1024
+
+static const char *const transport_names[] = {
+    [CONF_TRANSPORT_UDP] = "udp",
+    [CONF_TRANSPORT_TCP] = "tcp",
+    [CONF_TRANSPORT_TLS] = "tls",
+};
 
 static bool same_listen(const struct conf_listen *a,
                         const struct conf_listen *b)
@@ -45,8 +44,11 @@ static int bind_one(const struct conf *conf, const struct conf_listen *listen,
 	    .v6only = true,
 	};
 
-	return net_udp_bind((const struct sockaddr *)&listen->addr,
-	                    listen->addr_len, &options, fd);
+	if (listen->transport == CONF_TRANSPORT_UDP)
+		return net_udp_bind((const struct sockaddr *)&listen->addr,
+		                    listen->addr_len, &options, fd);
+	return net_tcp_listen((const struct sockaddr *)&listen->addr,
+	                      listen->addr_len, LISTEN_BACKLOG, fd);
 }
 
 /* The socket of a current-generation slot for the same address, if its
@@ -84,9 +86,6 @@ static int bind_slot(struct master *master, const struct conf *conf,
 		struct worker_listener_fd *out =
 		    &slot->listeners[slot->listener_count];
 
-		/* TCP and TLS clients are served by a later version. */
-		if (listen->transport != CONF_TRANSPORT_UDP)
-			continue;
 		fd = shareable(master, conf, old, listen);
 		if (fd >= 0)
 			err = (out->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0
@@ -97,7 +96,7 @@ static int bind_slot(struct master *master, const struct conf *conf,
 		if (err != 0) {
 			log_msg(LOG_ERR,
 			        "listen failed address=%s://%s error=%s",
-			        transport_name(listen->transport),
+			        transport_names[listen->transport],
 			        net_addr_format(
 			            (const struct sockaddr *)&listen->addr,
 			            name, sizeof(name)),
@@ -138,14 +137,8 @@ static void log_listens(const struct conf *conf, size_t count)
 
 		net_addr_format((const struct sockaddr *)&listen->addr, name,
 		                sizeof(name));
-		if (listen->transport == CONF_TRANSPORT_UDP)
-			log_info("listening address=udp://%s workers=%zu", name,
-			         count);
-		else
-			log_msg(LOG_WARNING,
-			        "listen skipped address=%s://%s reason=\"TCP "
-			        "and TLS clients are not served yet\"",
-			        transport_name(listen->transport), name);
+		log_info("listening address=%s://%s workers=%zu",
+		         transport_names[listen->transport], name, count);
 	}
 }
 
@@ -154,8 +147,18 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
 {
 	const struct master_worker *old[MASTER_SLOTS];
 	size_t i, old_count = current_slots(master, old);
+	char tls_err[512];
 	int err = 0;
 
+	/* The workers build their own TLS contexts; the master tries once
+	 * first, as the user the workers run as (privileges are dropped by
+	 * now), so that an unreadable key or a bad cipher string stops the
+	 * start with the reason instead of failing every worker. */
+	if (tls_check(conf, tls_err, sizeof(tls_err)) != 0) {
+		log_msg(LOG_ERR, "tls setup refused error=%s",
+		        LOG_QUOTED(tls_err));
+		return EINVAL;
+	}
 	for (i = 0; i < count && err == 0; i++)
 		err = bind_slot(master, conf, &master->workers[slots[i]],
 		                i < old_count ? old[i] : NULL);
@@ -184,7 +187,8 @@ static bool held(const struct master *master, const struct conf_listen *listen)
 }
 
 /* A bind without SO_REUSEPORT fails on an address where any socket is
- * bound, reuseport or not. */
+ * bound, reuseport or not. UDP only: a TCP port in TIME_WAIT would look
+ * taken. */
 int master_check_listeners_free(const struct master *master,
                                 const struct conf *conf)
 {

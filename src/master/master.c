@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "turnpike/log.h"
+#include "turnpike/tls.h"
 #include "master_private.h"
 
 static volatile sig_atomic_t flag_reap, flag_terminate, flag_quit, flag_reload,
@@ -143,6 +144,13 @@ static void reload(struct master *master)
 	if ((key = needs_restart(master->conf, fresh)) != NULL) {
 		snprintf(err, sizeof(err), "%s: %s changed; it takes a restart",
 		         fresh->path, key);
+		conf_free(fresh);
+		reload_refused(master, err);
+		return;
+	}
+	/* A certificate or key the workers could not load: refused here,
+	 * with the reason, rather than by each worker on its own. */
+	if (tls_check(fresh, err, sizeof(err)) != 0) {
 		conf_free(fresh);
 		reload_refused(master, err);
 		return;

@@ -32,8 +32,8 @@ static void copy_worker(const struct master *master, size_t slot,
 	out->client_bytes = m->client_bytes;
 	out->peer_packets = m->peer_packets;
 	out->peer_bytes = m->peer_bytes;
-	out->drops =
-	    m->drop_no_permission + m->drop_no_channel + m->drop_send_denied;
+	out->drops = m->drop_no_permission + m->drop_no_channel +
+	             m->drop_send_denied + m->stream_drops;
 	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
 		out->rate[level].passed = m->rate[level].passed;
 		out->rate[level].delayed = m->rate[level].delayed;

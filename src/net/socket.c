@@ -1,10 +1,12 @@
 /*
- * UDP sockets for listeners, per-allocation client sockets and relays.
+ * UDP sockets for listeners, per-allocation client sockets and relays;
+ * TCP listening sockets for tcp:// and tls:// listeners.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -164,6 +166,51 @@ int net_relay_bind(const struct net_relay_request *request, uint32_t random,
 			return err;
 	}
 	return EADDRINUSE;
+}
+
+int net_tcp_listen(const struct sockaddr *addr, socklen_t addr_len, int backlog,
+                   int *fd_out)
+{
+	/* Every worker listens on the same port (DESIGN.md section 2); the
+	 * kernel hashes each new connection to one of them. SO_REUSEADDR
+	 * lets a restart bind while old connections sit in TIME_WAIT. */
+	struct net_udp_options options = {.reuseport = true, .v6only = true};
+	int fd, err;
+
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	            0);
+	if (fd < 0)
+		return errno;
+	err = apply_options(fd, addr->sa_family, &options);
+	if (err == 0)
+		err = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (err == 0 &&
+	    (bind(fd, addr, addr_len) != 0 || listen(fd, backlog) != 0))
+		err = errno;
+	if (err != 0) {
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int net_tcp_accepted(int fd, int sndbuf)
+{
+	int err = set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+
+	if (err == 0 && sndbuf > 0)
+		err = set_int_option(fd, SOL_SOCKET, SO_SNDBUF, sndbuf);
+	return err;
+}
+
+int net_tcp_reset_on_close(int fd)
+{
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) != 0)
+		return errno;
+	return 0;
 }
 
 int net_set_dont_fragment(int fd, int family, bool on)

@@ -45,6 +45,24 @@ void stun_channel_data_header(uint8_t header[4], uint16_t channel,
 	stun_set16(header + 2, length);
 }
 
+int stun_frame_next(const uint8_t *buf, size_t available, size_t max,
+                    size_t *frame_len)
+{
+	size_t len = 0;
+	int err;
+
+	*frame_len = 0;
+	err = stun_frame_length(buf, available < 4 ? available : 4, &len);
+	if (err != 0)
+		return err;
+	/* A length we would never serve is refused before its bytes are
+	 * waited for: a client cannot make us hold 64 KiB it never sends. */
+	if (len > max)
+		return EMSGSIZE;
+	*frame_len = len;
+	return available >= len ? 0 : EAGAIN;
+}
+
 int stun_frame_length(const uint8_t *buf, size_t len, size_t *frame_len)
 {
 	uint16_t length;

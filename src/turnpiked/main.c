@@ -13,6 +13,7 @@
 #include "turnpike/log.h"
 #include "turnpike/master.h"
 #include "turnpike/net.h"
+#include "turnpike/tls.h"
 
 struct options {
 	const char *config_path;
@@ -112,6 +113,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (options.check_only) {
+		/* -t also tries the certificate, key and ciphers of tls://
+		 * listeners, as the start would. */
+		if (tls_check(conf, err_text, sizeof(err_text)) != 0) {
+			fprintf(stderr, "turnpiked: %s\n", err_text);
+			conf_free(conf);
+			return 1;
+		}
 		printf("turnpiked: %s: configuration OK\n",
 		       options.config_path);
 		conf_free(conf);

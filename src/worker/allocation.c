@@ -16,6 +16,7 @@
 #include "turnpike/log.h"
 #include "turnpike/net.h"
 #include "allocation.h"
+#include "stream.h"
 
 static struct log_limit create_log_limit = LOG_LIMIT_INIT(10, 1000);
 
@@ -139,6 +140,8 @@ void allocation_free(struct allocation *allocation)
 	table_remove(worker, allocation);
 	limiter_detach(worker, &allocation->limits);
 	turn_wheel_cancel(worker->wheel, &allocation->expiry);
+	if (allocation->client_socket.stream != NULL)
+		stream_detach(allocation->client_socket.stream);
 	close_socket(&allocation->client_socket);
 	close_socket(&allocation->relay[ALLOCATION_IPV4]);
 	close_socket(&allocation->relay[ALLOCATION_IPV6]);
@@ -282,7 +285,10 @@ static int open_sockets(struct worker *worker, struct allocation *a,
 		code = open_relay(worker, a, params, AF_INET);
 	if (code == 0 && params->request->want_ipv6)
 		code = open_relay(worker, a, params, AF_INET6);
-	if (code == 0)
+	/* RFC 8656 §3.1: a TCP or TLS client's 5-tuple is its connection. */
+	if (code == 0 && params->stream != NULL)
+		stream_client_socket(params->stream, &a->client_socket);
+	else if (code == 0)
 		code = open_client_socket(worker, a, params->listener);
 	return code;
 }
@@ -342,6 +348,8 @@ int allocation_create(struct worker *worker,
 	}
 	a->recorded = true;
 	limiter_attach(worker, &a->limits, a->owner.quota_key);
+	if (params->stream != NULL)
+		stream_attach(params->stream, a);
 	table_insert(worker, a);
 	turn_wheel_schedule(worker->wheel, &a->expiry, a->turn.expires);
 	worker->metrics->allocations_created++;

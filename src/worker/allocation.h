@@ -36,6 +36,7 @@ struct allocation {
 /* What allocation_create() needs, all borrowed. */
 struct allocation_params {
 	struct worker_socket *listener;
+	struct stream_conn *stream; /* a TCP or TLS client's, else NULL */
 	const struct sockaddr *client;
 	const struct turn_allocate_request *request;
 	const struct auth_identity *owner;

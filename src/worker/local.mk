@@ -14,3 +14,7 @@ libturnpike_a_SOURCES += \
 	src/worker/response.h \
 	src/worker/relay.h \
 	src/worker/limiter.h
+libturnpike_a_SOURCES += \
+	src/worker/stream.c \
+	src/worker/stream_accept.c \
+	src/worker/stream.h

@@ -13,6 +13,7 @@
 #include "turnpike/net.h"
 #include "turnpike/store.h"
 #include "allocation.h"
+#include "stream.h"
 
 static struct log_limit store_log_limit = LOG_LIMIT_INIT(5, 10000);
 
@@ -26,7 +27,9 @@ static void record_tuple(const struct allocation *a,
                          struct store_five_tuple *tuple)
 {
 	memset(tuple, 0, sizeof(*tuple));
-	tuple->transport = STUN_TRANSPORT_UDP;
+	tuple->transport = a->client_socket.stream != NULL
+	                       ? stream_transport(a->client_socket.stream)
+	                       : STUN_TRANSPORT_UDP;
 	memcpy(&tuple->client, &a->client, sizeof(tuple->client));
 	memcpy(&tuple->listener, &a->client_socket.local,
 	       sizeof(tuple->listener));

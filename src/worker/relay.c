@@ -12,6 +12,7 @@
 #include "allocation.h"
 #include "limiter.h"
 #include "relay.h"
+#include "stream.h"
 
 /* Datagrams bound for one socket, sent with one sendmmsg(). */
 struct relay_batch {
@@ -149,6 +150,13 @@ static bool paced_add(struct worker *worker, struct relay_batch *batch,
 	size_t length = packet->length;
 	int fd = a->client_socket.fd;
 
+	/* A TCP or TLS client: its connection's queue, as in
+	 * relay_from_peer(); a full one drops and counts. */
+	if (direction == LIMITER_TO_CLIENT && a->client_socket.stream != NULL) {
+		(void)stream_send_relayed(a->client_socket.stream, data, length,
+		                          limiter_meta_payload(packet->meta));
+		return true;
+	}
 	if (direction == LIMITER_TO_PEER) {
 		struct worker_socket *relay;
 
@@ -378,6 +386,7 @@ int relay_from_peer(struct worker_socket *socket)
 	struct mmsghdr messages[WORKER_BATCH];
 	struct relay_batch batch;
 	uint64_t now = worker_now(), now_ns = 0;
+	bool paused = false;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket->fd, messages);
@@ -397,11 +406,21 @@ int relay_from_peer(struct worker_socket *socket)
 		}
 		frame = frame_for_client(worker, a, peer, data, length, now,
 		                         &frame_length);
-		if (limit_passes(a, LIMITER_TO_CLIENT, &now_ns, NULL, frame,
-		                 frame_length, length))
-			batch_add(&batch, frame, frame_length, NULL, length);
+		if (!limit_passes(a, LIMITER_TO_CLIENT, &now_ns, NULL, frame,
+		                  frame_length, length))
+			continue;
+		/* A TCP or TLS client: its connection's queue, which pads,
+		 * bounds and pauses this socket when the client is slow. */
+		if (a->client_socket.stream != NULL) {
+			if (!stream_send_relayed(a->client_socket.stream, frame,
+			                         frame_length, length))
+				paused = true;
+			continue;
+		}
+		batch_add(&batch, frame, frame_length, NULL, length);
 	}
 	batch_flush(worker, &batch, &worker->metrics->peer_packets,
 	            &worker->metrics->peer_bytes);
-	return count;
+	/* Paused: the caller reads no further batch. */
+	return paused ? 0 : count;
 }

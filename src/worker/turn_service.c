@@ -161,6 +161,7 @@ static int handle_allocate(struct request *req)
 	    .listener = req->dg->socket->kind == WORKER_SOCKET_LISTENER
 	                    ? req->dg->socket
 	                    : req->dg->socket->listener,
+	    .stream = req->dg->socket->stream,
 	    .client = req->dg->from,
 	    .request = &parsed,
 	    .owner = &req->identity,

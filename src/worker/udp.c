@@ -12,6 +12,7 @@
 #include "turnpike/net.h"
 #include "allocation.h"
 #include "relay.h"
+#include "stream.h"
 
 /* Bounds the work done per readiness event so that one busy socket cannot
  * starve the others (libevent calls us again while data remains). */
@@ -98,6 +99,10 @@ void worker_reply(struct worker *worker, const struct worker_datagram *dg,
 {
 	ssize_t sent;
 
+	if (dg->socket->stream != NULL) {
+		stream_send(dg->socket->stream, data, length);
+		return;
+	}
 	if (dg->socket->kind == WORKER_SOCKET_CLIENT)
 		sent = send(dg->socket->fd, data, length, MSG_DONTWAIT);
 	else

@@ -17,6 +17,7 @@
 #include "turnpike/net.h"
 #include "turnpike/store.h"
 #include "allocation.h"
+#include "stream.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -78,8 +79,10 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	struct conf *fresh = NULL;
 	char err[512];
 
-	if (conf_load(worker->config_path, &fresh, err, sizeof(err)) != 0) {
+	if (conf_load(worker->config_path, &fresh, err, sizeof(err)) != 0 ||
+	    stream_reload(worker, fresh, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "reload refused error=%s", LOG_QUOTED(err));
+		conf_free(fresh);
 		return;
 	}
 	worker->conf = fresh;
@@ -107,10 +110,14 @@ static int add_listener(struct worker *worker, size_t i,
 	socket->kind = WORKER_SOCKET_LISTENER;
 	socket->listener_index = i;
 	socket->worker = worker;
+	socket->transport = source->listen->transport;
 	memcpy(&socket->local, &source->listen->addr, sizeof(socket->local));
-	socket->event =
-	    event_new(worker->base, socket->fd, EV_READ | EV_PERSIST,
-	              worker_socket_readable, socket);
+	/* tcp:// and tls:// sockets listen: new connections, not datagrams. */
+	socket->event = event_new(
+	    worker->base, socket->fd, EV_READ | EV_PERSIST,
+	    socket->transport == CONF_TRANSPORT_UDP ? worker_socket_readable
+	                                            : stream_accept,
+	    socket);
 	if (socket->event == NULL || event_add(socket->event, NULL) != 0)
 		return ENOMEM;
 	return 0;
@@ -127,6 +134,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	while ((node = turn_wheel_expired(worker->wheel, now)) != NULL)
 		allocation_expire(node, now);
 	worker_reservations_expire(worker, now);
+	stream_tick(worker, now);
 	if (worker->draining &&
 	    (worker->allocations.count == 0 || now >= worker->drain_deadline)) {
 		log_info("worker drained allocations=%zu",
@@ -190,6 +198,8 @@ static void worker_free(struct worker *worker)
 {
 	size_t i;
 
+	/* Closing a TCP or TLS connection deletes its allocation. */
+	stream_free_all(worker);
 	close_listeners(worker);
 	free(worker->listeners);
 	/* Deletes every record this worker made: a clean stop leaves no
@@ -260,6 +270,8 @@ static int worker_setup(struct worker *worker,
 			return err;
 	}
 	err = limiter_init(worker, params->rate_users);
+	if (err == 0)
+		err = stream_setup(worker);
 	if (err == 0)
 		err = add_tick(worker);
 	return err != 0 ? err : add_signals(worker);

@@ -54,6 +54,10 @@ struct worker_socket {
 	struct worker_socket *listener; /* CLIENT: the listener it clones */
 	size_t listener_index;
 	struct sockaddr_storage local; /* the address clients sent to */
+	/* LISTENER: what it serves. A TCP or TLS client's socket has no
+	 * descriptor of its own: replies go to its connection (stream.h). */
+	enum conf_transport transport;
+	struct stream_conn *stream;
 };
 
 /* One received datagram, borrowed from the worker's receive batch. */
@@ -104,6 +108,7 @@ struct worker {
 	struct auth_nonce_key nonce_key;
 	struct turn_peer_policy peer_policy;
 	struct allocation_table allocations;
+	struct stream_set *streams; /* TCP and TLS connections (stream.h) */
 	struct turn_wheel *wheel;
 	struct worker_limiter *limiter; /* limiter.h */
 	struct worker_reservation reservations[WORKER_RESERVATIONS];

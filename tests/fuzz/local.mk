@@ -1,6 +1,6 @@
 # libFuzzer targets, one per decoder (configure --enable-fuzzing, CC=clang).
 # `make fuzz FUZZ_SECONDS=60` runs each for that long from its seed corpus.
-FUZZ_TARGETS = tests/fuzz/fuzz_stun_decode
+FUZZ_TARGETS = tests/fuzz/fuzz_stun_decode tests/fuzz/fuzz_stream_frame
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -13,6 +13,12 @@ tests_fuzz_fuzz_stun_decode_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_stun_decode_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_stun_decode_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_stun_decode_LDADD = $(CRYPTO_LIBS)
+tests_fuzz_fuzz_stream_frame_SOURCES = tests/fuzz/fuzz_stream_frame.c \
+	$(STUN_SOURCES)
+tests_fuzz_fuzz_stream_frame_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_stream_frame_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_stream_frame_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_stream_frame_LDADD = $(CRYPTO_LIBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Drives turnpiked with aioice's TURN client (a client we did not write).
 
-  aioice_client.py HOST PORT USERNAME PASSWORD [COUNT]
+  aioice_client.py HOST PORT USERNAME PASSWORD [COUNT [udp|tcp|tls CAFILE]]
 
-Allocates a relay, sends COUNT datagrams through it to an echo peer on
+Allocates a relay (over UDP, or over TCP or TLS to the server: aioice's
+transport="tcp" and ssl, RFC 8656 section 3.1), sends COUNT datagrams through it to an echo peer on
 127.0.0.1 and waits for every echo to come back through the relay; then
 deletes the allocation. Exits 0 when all came back.
 """
 import asyncio
+import ssl
 import sys
 
 from aioice import turn
@@ -36,14 +38,21 @@ class Collector(asyncio.DatagramProtocol):
             self.event.set()
 
 
-async def run(host, port, username, password, count):
+async def run(host, port, username, password, count, transport="udp",
+              cafile=None):
     loop = asyncio.get_running_loop()
     peer_transport, _ = await loop.create_datagram_endpoint(
         Echo, local_addr=("127.0.0.1", 0))
     peer_addr = peer_transport.get_extra_info("sockname")
+    options = {}
+    if transport in ("tcp", "tls"):
+        options["transport"] = "tcp"
+    if transport == "tls":
+        options["ssl"] = ssl.create_default_context(cafile=cafile)
     transport, collector = await asyncio.wait_for(
         turn.create_turn_endpoint(Collector, server_addr=(host, port),
-                                  username=username, password=password),
+                                  username=username, password=password,
+                                  **options),
         timeout=10)
     relayed = transport.get_extra_info("sockname")
     print("relayed address", relayed)
@@ -73,7 +82,8 @@ def main(argv):
         print(__doc__)
         return 2
     count = int(argv[5]) if len(argv) > 5 else 50
-    return asyncio.run(run(argv[1], int(argv[2]), argv[3], argv[4], count))
+    return asyncio.run(run(argv[1], int(argv[2]), argv[3], argv[4], count,
+                           *argv[6:8]))
 
 
 if __name__ == "__main__":

@@ -115,3 +115,66 @@ wait_until() {
 	done
 	return 1
 }
+
+# run_uclient NAME PORT ARGS...: coturn's turnutils_uclient through the
+# server on 127.0.0.1:PORT to turnutils_peer on $PEER_PORT, 40 messages per
+# client; every one must come back.
+run_uclient() {
+	name=$1
+	port=$2
+	shift 2
+	out=$(timeout 60 turnutils_uclient -n 40 -l 120 -z 5 -e 127.0.0.1 \
+		-r "$PEER_PORT" -p "$port" "$@" 127.0.0.1 2>&1) ||
+		fail "$name: turnutils_uclient failed: $(echo "$out" | tail -5)"
+	summary=$(echo "$out" | grep 'tot_send_msgs=[0-9]*, tot_recv_msgs' | tail -1)
+	lost=$(echo "$out" | grep 'Total lost packets' | tail -1)
+	echo "$name: $summary; $lost"
+	sent=$(echo "$summary" | sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p')
+	recv=$(echo "$summary" | sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p')
+	[ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "$name: nothing sent: $out"
+	[ "$sent" = "$recv" ] || fail "$name: sent $sent, received $recv"
+	# Over TLS, turnutils_uclient tries TLS 1.0 and 1.1 first, which
+	# the server refuses (RFC 8996); that alert is no error of ours.
+	errors=$(echo "$out" | grep error | grep -v 'alert protocol version') || true
+	[ -z "$errors" ] || fail "$name: errors: $(echo "$errors" | head -3)"
+	return 0
+}
+
+# make_cert NAME: a self-signed certificate for 127.0.0.1 made on the fly,
+# $WORK/NAME.pem and $WORK/NAME.key.
+make_cert() {
+	need openssl
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$WORK/$1.key" -out "$WORK/$1.pem" -days 2 -subj "/CN=$1" \
+		-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 ||
+		fail "openssl could not make a test certificate"
+}
+
+# write_stream_config FILE EXTRA-LINES: write_config plus tcp:// on $PORT
+# and tls:// on $TLS_PORT with $WORK/server.pem (make_cert server), two
+# workers, a relay on loopback and the user alice.
+write_stream_config() {
+	write_config "$1" "listen = tcp://127.0.0.1:$PORT
+listen = tls://127.0.0.1:$TLS_PORT
+tls-cert = $WORK/server.pem
+tls-key = $WORK/server.key
+workers = 2
+relay-address = 127.0.0.1
+user = alice:wonderland
+allow-peer = 127.0.0.0/8
+$2"
+}
+
+# The SHA-256 of a PEM certificate, as streamclient.py fingerprint prints it.
+cert_sha256() {
+	openssl x509 -in "$1" -outform der | sha256sum | cut -d' ' -f1
+}
+
+# Sum of open descriptors and of resident kB over the workers.
+workers_fds() {
+	for pid in $(worker_pids); do fd_count "$pid"; done | awk '{s += $1} END {print s}'
+}
+workers_rss() {
+	for pid in $(worker_pids); do awk '/VmRSS/ {print $2}' "/proc/$pid/status"; done |
+		awk '{s += $1} END {print s}'
+}

@@ -17,7 +17,10 @@ INTEGRATION_TESTS = \
 	tests/integration/rate_limits.sh \
 	tests/integration/generation.sh \
 	tests/integration/generation_drain.sh \
-	tests/integration/single_instance.sh
+	tests/integration/single_instance.sh \
+	tests/integration/turn_stream.sh \
+	tests/integration/stream_hostile.sh \
+	tests/integration/reload_tls.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump
@@ -25,7 +28,7 @@ tests_integration_storedump_SOURCES = tests/integration/storedump.c
 tests_integration_storedump_LDADD = $(TURNPIKE_LIBS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/stunprobe.py tests/integration/turnclient.py \
-	tests/integration/aioice_client.py
+	tests/integration/aioice_client.py tests/integration/streamclient.py
 AM_TESTS_ENVIRONMENT = TURNPIKED='$(abs_top_builddir)/turnpiked'; \
 	TURNPIKECTL='$(abs_top_builddir)/turnpikectl'; \
 	STOREDUMP='$(abs_top_builddir)/tests/integration/storedump'; \

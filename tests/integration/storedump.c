@@ -15,10 +15,11 @@ static int print_one(const struct store_allocation *a, void *arg)
 	char client[NET_ADDRSTRLEN];
 
 	(void)arg;
-	printf("worker=%u pid=%ld user=%s key=%s client=%s\n", a->worker,
-	       (long)a->pid, a->username, a->quota_key,
+	printf("worker=%u pid=%ld user=%s key=%s client=%s transport=%u\n",
+	       a->worker, (long)a->pid, a->username, a->quota_key,
 	       net_addr_format((const struct sockaddr *)&a->tuple.client,
-	                       client, sizeof(client)));
+	                       client, sizeof(client)),
+	       a->tuple.transport);
 	return 0;
 }
 

@@ -11,7 +11,7 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
-tests_unit_test_stun_SOURCES = tests/unit/test_stun.c
+tests_unit_test_stun_SOURCES = tests/unit/test_stun.c tests/unit/test_stun_frame.c
 tests_unit_test_stun_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stun_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_stun_LDADD = $(UNIT_LDADD)

@@ -147,6 +147,15 @@ Test(conf, empty_file_gives_documented_defaults)
 	cr_assert_null(conf->tls_cert);
 	cr_assert_null(conf->tls_key);
 	cr_assert_null(conf->tls_chain);
+	cr_assert_null(conf->tls_ciphers);
+	cr_assert_null(conf->tls_ciphersuites);
+	cr_assert_eq(conf->tls_min_version, 12);
+	cr_assert_eq(conf->tls_handshake_timeout, 10);
+	cr_assert_eq(conf->stream_auth_timeout, 30);
+	cr_assert_eq(conf->stream_max_pending, 1024);
+	cr_assert_eq(conf->stream_max_pending_per_source, 32);
+	cr_assert_eq(conf->stream_buffer, 256 * 1024);
+	cr_assert_eq(conf->stream_write_timeout, 30);
 	cr_assert_eq(conf->allocation_rate.bytes_per_second, 0);
 	cr_assert_eq(conf->user_rate.packets_per_second, 0);
 	cr_assert_eq(conf->total_rate.bytes_per_second, 0);
@@ -1452,4 +1461,47 @@ Test(conf, buffers_reject_bad_sizes)
 Test(conf, conf_free_of_null_is_a_no_op)
 {
 	conf_free(NULL);
+}
+
+Test(conf, tls_and_stream_keys)
+{
+	struct conf *conf =
+	    parse_ok("tls-min-version = 1.3\n"
+	             "tls-ciphers = ECDHE+AESGCM:!aNULL\n"
+	             "tls-ciphersuites = TLS_AES_128_GCM_SHA256\n"
+	             "tls-handshake-timeout = 1m\n"
+	             "stream-auth-timeout = 5\n"
+	             "stream-max-pending = 10\n"
+	             "stream-max-pending-per-source = 2\n"
+	             "stream-buffer = 64KiB\n"
+	             "stream-write-timeout = 2m\n");
+
+	cr_assert_eq(conf->tls_min_version, 13);
+	cr_assert_str_eq(conf->tls_ciphers, "ECDHE+AESGCM:!aNULL");
+	cr_assert_str_eq(conf->tls_ciphersuites, "TLS_AES_128_GCM_SHA256");
+	cr_assert_eq(conf->tls_handshake_timeout, 60);
+	cr_assert_eq(conf->stream_auth_timeout, 5);
+	cr_assert_eq(conf->stream_max_pending, 10);
+	cr_assert_eq(conf->stream_max_pending_per_source, 2);
+	cr_assert_eq(conf->stream_buffer, 64 * 1024);
+	cr_assert_eq(conf->stream_write_timeout, 120);
+	conf_free(conf);
+}
+
+Test(conf, tls_and_stream_values_out_of_range_are_refused)
+{
+	/* RFC 8996: nothing older than TLS 1.2. */
+	assert_bad("tls-min-version", "1.1");
+	assert_bad("tls-min-version", "tls1.2");
+	assert_bad("tls-ciphers", "HIGH MEDIUM");
+	assert_bad("tls-handshake-timeout", "0");
+	assert_bad("tls-handshake-timeout", "301");
+	assert_bad("stream-auth-timeout", "2h");
+	assert_bad("stream-max-pending", "0");
+	assert_bad("stream-max-pending-per-source", "65536");
+	/* 0 would mean "no bound", and a bound below a few messages none. */
+	assert_bad("stream-buffer", "0");
+	assert_bad("stream-buffer", "8KiB");
+	assert_bad("stream-buffer", "128MiB");
+	assert_bad("stream-write-timeout", "0");
 }

@@ -1,0 +1,2 @@
+libturnpike_a_SOURCES += \
+	src/tls/context.c

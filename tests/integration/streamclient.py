@@ -1,0 +1,406 @@
+#!/usr/bin/python3
+"""TURN over TCP and TLS for the integration tests (standard library only):
+a client with the same request API as turnclient.Client on a byte stream
+(RFC 8656 section 12.5 framing), and hostile stream behaviour.
+
+  streamclient.py relay HOST PORT USER PASS [tls CAFILE] [trickle]
+        Allocate, ChannelBind and 20 ChannelData echoes through a peer on
+        127.0.0.1, then a Send/Data round trip and close; with trickle,
+        every byte goes out in its own write.
+  streamclient.py framing HOST PORT
+        Frames longer than any message, garbage, and a legal but unfinished
+        frame: the first two are closed at once, the last one holds.
+  streamclient.py stall HOST PORT TLS_PORT HANDSHAKE AUTH
+        A TLS client that never starts its handshake is closed after
+        about HANDSHAKE seconds; a TCP client that never allocates after
+        about AUTH seconds.
+  streamclient.py idle HOST PORT COUNT SOURCE STOP_FILE
+        COUNT idle connections from SOURCE (a 127.x.y.z address, or
+        "many" for 127.0.1.1-10); prints "held N" once the server has
+        refused what it refuses, then holds the rest until STOP_FILE.
+  streamclient.py noread HOST PORT USER PASS COUNT WAIT
+        A client that allocates and reads nothing for WAIT seconds while a
+        peer sends COUNT datagrams to it; succeeds when the server has
+        closed it.
+  streamclient.py hold HOST PORT USER PASS CAFILE STOP_FILE
+        A TLS client relays one echo per 50 ms until STOP_FILE; prints
+        "ready" and the certificate's SHA-256, then "relayed N of M".
+  streamclient.py fingerprint HOST PORT
+        The SHA-256 of the certificate a new TLS connection is served.
+  streamclient.py tlsinfo HOST PORT 1.2|1.3
+        The version and cipher a connection with exactly that TLS version
+        gets, or "refused".
+"""
+import hashlib
+import os
+import select
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from turnclient import (ALLOCATE, CHANNEL_BIND, CHANNEL_NUMBER,  # noqa: E402
+                        CREATE_PERMISSION, DATA, DATA_ATTR, INDICATION,
+                        LIFETIME, REFRESH, SEND, XOR_PEER_ADDRESS,
+                        XOR_RELAYED_ADDRESS, Client, Message, decode,
+                        parse_xor_address, peer_socket, xor_address)
+
+UDP = (0x0019, b"\x11\0\0\0")
+
+
+def frame_length(head):
+    """RFC 8656 section 12.5: STUN is 20 + length, ChannelData 4 + length
+    padded to 4."""
+    length = struct.unpack("!H", head[2:4])[0]
+    if head[0] & 0xC0 == 0x40:
+        return (4 + length + 3) & ~3
+    return 20 + length
+
+
+def tls_context(cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def connect(host, port, cafile=None, source=None, timeout=5.0):
+    sock = socket.create_connection((host, int(port)), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if cafile:
+        sock = tls_context(cafile).wrap_socket(sock, server_hostname=host)
+    return sock
+
+
+class StreamClient(Client):
+    """turnclient.Client's requests over one TCP or TLS connection."""
+
+    def __init__(self, host, port, username=None, password=None,
+                 cafile=None, trickle=False):
+        Client.__init__(self, host, port, username, password,
+                        sock=connect(host, port, cafile))
+        self.sock.settimeout(3.0)
+        self.trickle = trickle
+        self.buffer = b""
+
+    def write(self, data):
+        if not self.trickle:
+            self.sock.sendall(data)
+            return
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(0.0002)
+
+    def read_frame(self):
+        while True:
+            if len(self.buffer) >= 4:
+                n = frame_length(self.buffer)
+                if len(self.buffer) >= n:
+                    frame, self.buffer = self.buffer[:n], self.buffer[n:]
+                    return frame
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            self.buffer += chunk
+
+    def send(self, msg, key=None):
+        self.write(msg.encode(key))
+
+    def transact(self, msg, key=None, tries=1):
+        self.write(msg.encode(key))
+        while True:
+            frame = self.read_frame()
+            if frame[0] & 0xC0 == 0x40:
+                continue  # relayed data while waiting for an answer
+            mtype, tid, attrs = decode(frame)
+            if tid == msg.tid:
+                return mtype, attrs, frame
+
+    def channel_data(self, channel, payload):
+        pad = b"\0" * ((4 - len(payload) % 4) % 4)
+        self.write(struct.pack("!HH", channel, len(payload)) + payload + pad)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(what, ok):
+    if not ok:
+        raise Failure(what)
+    print("ok:", what)
+
+
+def bind_channel(c, peer, number=0x4000):
+    code, _ = c.request(CHANNEL_BIND, [
+        (CHANNEL_NUMBER, struct.pack("!HH", number, 0)),
+        (XOR_PEER_ADDRESS, xor_address(peer[0], peer[1], b""))])
+    check("ChannelBind 0x%04x" % number, code == 0)
+
+
+def echo_once(c, peer_sock, payload, channel=0x4000):
+    """ChannelData to the peer, which answers; the answer comes back
+    padded to 4 bytes."""
+    c.channel_data(channel, payload)
+    data, addr = peer_sock.recvfrom(4096)
+    if data != payload:
+        raise Failure("the peer got %r" % data[:20])
+    peer_sock.sendto(data[::-1], addr)
+    frame = c.read_frame()
+    want = struct.pack("!HH", channel, len(payload)) + payload[::-1]
+    if frame[:len(want)] != want or len(frame) % 4 != 0:
+        raise Failure("ChannelData came back as %r" % frame[:24])
+
+
+def cmd_relay(host, port, user, password, *options):
+    cafile = options[1] if len(options) > 1 and options[0] == "tls" else None
+    c = StreamClient(host, port, user, password, cafile, "trickle" in options)
+    code, reply = c.request(ALLOCATE, [UDP])
+    check("Allocate over %s" % ("TLS" if cafile else "TCP"), code == 0)
+    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    peer = peer_socket()
+    bind_channel(c, peer.getsockname())
+    for i in range(20):
+        echo_once(c, peer, b"stream-%d-" % i + b"x" * (i % 7))
+    check("20 ChannelData echoes, padded to 4 bytes", True)
+    # Send and Data indications (RFC 8656 sections 10.2 and 10.3).
+    other = peer_socket()
+    code, _ = c.request(CREATE_PERMISSION, [
+        (XOR_PEER_ADDRESS, xor_address(*other.getsockname(), b""))])
+    check("CreatePermission", code == 0)
+    c.send(Message(SEND, INDICATION, [
+        (XOR_PEER_ADDRESS, xor_address(*other.getsockname(), b"")),
+        (DATA_ATTR, b"by indication")]))
+    data, addr = other.recvfrom(100)
+    check("a Send indication reaches the peer from the relayed address",
+          data == b"by indication" and addr[1] == relayed[1])
+    other.sendto(b"odd", addr)
+    frame = c.read_frame()
+    mtype, _, attrs = decode(frame)
+    check("a peer datagram comes back as a Data indication",
+          mtype == 0x0017 and attrs.get(DATA_ATTR) == b"odd")
+    code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    check("Refresh 0 deletes the allocation, the connection stays", code == 0)
+    code, _ = c.request(ALLOCATE, [UDP])
+    check("a second Allocate on the same connection", code == 0)
+    c.close()
+    peer.close()
+    other.close()
+    return 0
+
+
+def closed_within(sock, seconds):
+    """Seconds until the server closed sock (EOF or reset), or None."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < seconds:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - start
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return time.monotonic() - start
+    return None
+
+
+def cmd_framing(host, port):
+    huge_stun = struct.pack("!HHI", 0x0003, 0xFFFC, 0x2112A442) + os.urandom(12)
+    huge_channel = struct.pack("!HH", 0x4000, 0xFFFF) + b"abcd"
+    for name, data in (("a STUN header announcing 64 KiB", huge_stun),
+                       ("a ChannelData header announcing 64 KiB", huge_channel),
+                       ("bytes that are neither STUN nor ChannelData",
+                        b"\xff\xfe" + os.urandom(30)),
+                       ("a STUN length that is not a multiple of 4",
+                        struct.pack("!HHI", 1, 6, 0x2112A442) + os.urandom(18))):
+        s = connect(host, port)
+        s.sendall(data)
+        check(name + " closes the connection at once",
+              closed_within(s, 2.0) is not None)
+        s.close()
+    # A request and then the client's half of the connection closed: the
+    # answer still comes, then the server closes.
+    s = connect(host, port)
+    binding = Message(0x001, 0x000)
+    s.sendall(binding.encode())
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(3)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    check("a request before a half-close is answered, then the stream ends",
+          len(data) >= 20 and decode(data)[1] == binding.tid)
+    s.close()
+    # A legal size, unfinished: the server waits for the rest.
+    s = connect(host, port)
+    s.sendall(struct.pack("!HHI", 0x0001, 1000, 0x2112A442) + os.urandom(12) + b"x" * 400)
+    check("an unfinished legal message keeps the connection open",
+          closed_within(s, 1.0) is None)
+    s.close()
+    return 0
+
+
+def cmd_stall(host, port, tls_port, handshake, auth):
+    handshake, auth = float(handshake), float(auth)
+    tls_stall = connect(host, tls_port)
+    tcp_idle = connect(host, port)
+    t_tls = closed_within(tls_stall, auth + 3)
+    check("a stalled TLS handshake is closed after about %gs (%s)" % (handshake, t_tls),
+          t_tls is not None and handshake - 0.2 <= t_tls <= handshake + 2)
+    t_tcp = closed_within(tcp_idle, auth + 3)
+    if t_tcp is not None:
+        t_tcp += t_tls
+    check("a client without Allocate is closed after about %gs (%s)" % (auth, t_tcp),
+          t_tcp is not None and auth - 0.2 <= t_tcp <= auth + 2.5)
+    return 0
+
+
+def cmd_idle(host, port, count, source, stop_file):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sources = ["127.0.1.%d" % (1 + i % 10) for i in range(int(count))] \
+        if source == "many" else [source] * int(count)
+    socks = []
+    for src in sources:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.setblocking(False)
+        try:
+            s.connect((host, int(port)))
+        except BlockingIOError:
+            pass
+        socks.append(s)
+    time.sleep(1.5)
+    held = []
+    for s in socks:
+        r, w, _ = select.select([s], [s], [], 0)
+        # Not connected (yet): not held by the server either.
+        if not w or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            s.close()
+            continue
+        if r:
+            try:
+                if s.recv(1) == b"":
+                    s.close()
+                    continue
+            except OSError:
+                s.close()
+                continue
+        held.append(s)
+    print("held %d of %d" % (len(held), len(socks)), flush=True)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(stop_file) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for s in held:
+        s.close()
+    return 0
+
+
+def cmd_noread(host, port, user, password, count, wait):
+    """The client reads nothing for `wait` seconds (more than the
+    server's stream-write-timeout), then drains what was queued: the
+    stream must end, closed by the server."""
+    c = StreamClient(host, port, user, password)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    code, reply = c.request(ALLOCATE, [UDP])
+    check("Allocate", code == 0)
+    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    peer = peer_socket()
+    bind_channel(c, peer.getsockname())
+    peer.setblocking(False)
+    sent = 0
+    for i in range(int(count)):
+        try:
+            peer.sendto(b"%08d" % i + b"z" * 1000, ("127.0.0.1", relayed[1]))
+            sent += 1
+        except BlockingIOError:
+            time.sleep(0.001)
+        if i % 200 == 0:
+            time.sleep(0.002)
+    print("peer sent %d datagrams to a client that does not read" % sent,
+          flush=True)
+    time.sleep(float(wait))
+    closed = closed_within(c.sock, 10)
+    check("the server dropped the client that does not read", closed is not None)
+    c.sock.close()
+    peer.close()
+    return 0
+
+
+def fingerprint(sock):
+    return hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest()
+
+
+def cmd_fingerprint(host, port):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as s:
+            print(fingerprint(s))
+    return 0
+
+
+def cmd_tlsinfo(host, port, version):
+    """Connects with exactly TLS `version` (1.2 or 1.3) and prints the
+    version and cipher negotiated, or "refused"."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    v = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[version]
+    ctx.minimum_version = ctx.maximum_version = v
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as s:
+                print(s.version(), s.cipher()[0])
+    except (ssl.SSLError, ConnectionResetError):
+        print("refused")
+    return 0
+
+
+def cmd_hold(host, port, user, password, cafile, stop_file):
+    c = StreamClient(host, port, user, password, cafile)
+    code, _ = c.request(ALLOCATE, [UDP])
+    check("Allocate", code == 0)
+    peer = peer_socket()
+    bind_channel(c, peer.getsockname())
+    print("ready", fingerprint(c.sock), flush=True)
+    sent = relayed = 0
+    deadline = time.monotonic() + 60
+    while not os.path.exists(stop_file) and time.monotonic() < deadline:
+        sent += 1
+        try:
+            echo_once(c, peer, b"held-%d" % sent)
+            relayed += 1
+        except (Failure, socket.timeout, EOFError) as e:
+            print("lost:", e, flush=True)
+        time.sleep(0.05)
+    print("relayed %d of %d" % (relayed, sent), flush=True)
+    c.close()
+    return 0 if relayed == sent and sent > 0 else 1
+
+
+COMMANDS = {"relay": cmd_relay, "framing": cmd_framing, "stall": cmd_stall,
+            "idle": cmd_idle, "noread": cmd_noread, "hold": cmd_hold,
+            "fingerprint": cmd_fingerprint, "tlsinfo": cmd_tlsinfo}
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        print(__doc__)
+        return 2
+    try:
+        return COMMANDS[argv[1]](*argv[2:])
+    except (Failure, TimeoutError, EOFError, OSError) as e:
+        print("FAIL:", e)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
