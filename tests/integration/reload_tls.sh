@@ -44,11 +44,12 @@ for _ in 1 2 3 4 5 6; do
 done
 echo "after reload, new connections get $second"
 
-# A broken certificate: the reload is refused and the second one stays.
+# A broken certificate: the master refuses the reload (with the reason,
+# before any worker is told) and the second one stays.
 echo "not a certificate" >"$WORK/cert.pem"
 kill -HUP "$TURNPIKED_PID"
 sleep 1
-grep -q "reload refused: tls-cert $WORK/cert.pem" "$WORK/turnpiked.log" ||
+grep -q "master: reload refused error=\"tls-cert $WORK/cert.pem" "$WORK/turnpiked.log" ||
 	fail "the broken certificate was not refused in the log"
 for _ in 1 2 3 4; do
 	[ "$(served)" = "$second" ] || fail "a broken certificate replaced the good one"
