@@ -36,6 +36,9 @@
 	X(drop_no_channel, "ChannelData on a channel that is not bound")       \
 	X(drop_send_denied, "Send indications refused")                        \
 	X(tx_errors, "datagrams the kernel refused to send")                   \
+	X(tx_gso_sends, "runs of datagrams sent as one UDP GSO message")       \
+	X(tx_gso_refused, "batches resent without GSO after the kernel "       \
+	                  "refused segmentation")                             \
 	X(rate_queued, "packets held back by a rate limit (rate-policy pace)") \
 	X(rate_queue_dropped, "paced packets dropped: queue or pool full") \
 	X(streams_accepted, "TCP and TLS connections accepted")                \

@@ -67,7 +67,8 @@ static void rebuild_pacer(struct worker *worker, const struct conf *conf)
 	limiter->rebuild_pending = false;
 	if (limiter->have_pacer &&
 	    limiter->pacer.max_delay_ns == conf->max_delay_ns &&
-	    limiter->pacer.slot_ns == conf->pace_slot_ns)
+	    limiter->pacer.slot_ns == conf->pace_slot_ns &&
+	    limiter->pacer.pool.capacity == conf->pace_buffers)
 		return;
 	if (limiter->have_pacer)
 		rl_pacer_free(&limiter->pacer);

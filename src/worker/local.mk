@@ -5,6 +5,7 @@ libturnpike_a_SOURCES += \
 	src/worker/turn_service.c \
 	src/worker/response.c \
 	src/worker/relay.c \
+	src/worker/batch.c \
 	src/worker/limiter.c \
 	src/worker/allocation.c \
 	src/worker/reservation.c \
@@ -13,7 +14,8 @@ libturnpike_a_SOURCES += \
 	src/worker/allocation.h \
 	src/worker/response.h \
 	src/worker/relay.h \
-	src/worker/limiter.h
+	src/worker/limiter.h \
+	src/worker/batch.h
 libturnpike_a_SOURCES += \
 	src/worker/stream.c \
 	src/worker/stream_accept.c \

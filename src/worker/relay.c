@@ -10,61 +10,10 @@
 
 #include "turnpike/net.h"
 #include "allocation.h"
+#include "batch.h"
 #include "limiter.h"
 #include "relay.h"
 #include "stream.h"
-
-/* Datagrams bound for one socket, sent with one sendmmsg(). */
-struct relay_batch {
-	int fd;
-	unsigned count;
-	uint64_t bytes;
-	struct mmsghdr messages[WORKER_BATCH];
-	struct iovec iov[WORKER_BATCH];
-};
-
-static void batch_init(struct relay_batch *batch, int fd)
-{
-	batch->fd = fd;
-	batch->count = 0;
-	batch->bytes = 0;
-}
-
-static void batch_flush(struct worker *worker, struct relay_batch *batch,
-                        uint64_t *packets, uint64_t *bytes)
-{
-	int sent;
-
-	if (batch->count == 0)
-		return;
-	sent = sendmmsg(batch->fd, batch->messages, batch->count, MSG_DONTWAIT);
-	if (sent < 0)
-		sent = 0;
-	/* A full socket buffer drops the rest of the batch, as the kernel
-	 * would have dropped them on a congested link; it is counted. */
-	worker->metrics->tx_errors += batch->count - (unsigned)sent;
-	*packets += (unsigned)sent;
-	*bytes += batch->bytes;
-	batch_init(batch, batch->fd);
-}
-
-static void batch_add(struct relay_batch *batch, const void *data,
-                      size_t length, const struct sockaddr *to, size_t payload)
-{
-	struct mmsghdr *m = &batch->messages[batch->count];
-
-	batch->iov[batch->count].iov_base = (void *)data;
-	batch->iov[batch->count].iov_len = length;
-	memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
-	m->msg_hdr.msg_iov = &batch->iov[batch->count];
-	m->msg_hdr.msg_iovlen = 1;
-	if (to != NULL) {
-		m->msg_hdr.msg_name = (void *)to;
-		m->msg_hdr.msg_namelen = net_addr_len(to);
-	}
-	batch->count++;
-	batch->bytes += payload;
-}
 
 /* Flushes a batch into the counters of its direction. */
 static void batch_flush_direction(struct worker *worker,

@@ -4,7 +4,8 @@
 # within 2% under both policies, in both directions; a user-rate holds for
 # the sum of one user's allocations spread over two workers within 1%; a
 # total-pps holds server-wide within 1%. Pacing delays (counters show it)
-# where drop drops; a reload changes the rates of live allocations' levels.
+# where drop drops; a reload changes the rates of live allocations' levels;
+# allocation-queue and pace-buffers bound how long packets wait.
 #
 # Offered load is twice the limit. Bursts and max-delay are kept small so
 # that what leaves before the first packet is charged and what is still
@@ -59,11 +60,12 @@ status_json() {
 	"$TURNPIKECTL" -c "$WORK/turnpike.conf" status --json
 }
 
-# rate_counter LEVEL FIELD: the total of a rate-limit counter.
+# rate_counter LEVEL FIELD: the total of a rate-limit counter
+# (rate_counter queue_dropped "": the paced packets dropped at a bound).
 rate_counter() {
 	status_json | "$PYTHON" -c 'import json, sys
 s = json.load(sys.stdin)["total"]["rate_limits"]
-print(s[sys.argv[1]][sys.argv[2]])' "$1" "$2"
+print(s[sys.argv[1]][sys.argv[2]] if sys.argv[2] else s[sys.argv[1]])' "$1" "$2"
 }
 
 # 800 kbit/s = 100,000 bytes/s = 500 packets/s of 200 bytes.
@@ -129,6 +131,31 @@ max-delay = 10ms
 rate-policy = pace"
 bench -a 6 -r 1400
 within "total-pps, 6 allocations" "$(value peer)" $((700 * SECONDS_RUN)) 1
+
+# The queue bounds: with max-delay 1 s a paced packet could wait a second;
+# allocation-queue (4 KiB: 18 packets of 200 bytes and their address) or
+# pace-buffers (16 for the worker) cut the wait to tens of milliseconds,
+# dropping what does not fit, and the rate still holds.
+SECONDS_RUN=4
+for bound in "allocation-queue = 4KiB" "pace-buffers = 16"; do
+	echo "$bound"
+	reload_with "allocation-rate = 800kbit
+allocation-burst = 5ms
+max-delay = 1s
+$bound"
+	sleep 1.5
+	before=$(rate_counter queue_dropped "")
+	bench -a 1 -r 1000 --echo
+	within "$bound: to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
+	p99=$(value rtt_p99_us)
+	awk -v v="$p99" 'BEGIN { exit !(v + 0 < 150000) }' ||
+		fail "$bound: round trips of $p99 us: the queue was not bounded"
+	sleep 1.5
+	after=$(rate_counter queue_dropped "")
+	[ $((after - before)) -gt 1000 ] ||
+		fail "$bound: only $((after - before)) packets dropped for a full queue"
+	echo "ok: $bound: p99 round trip $p99 us, $((after - before)) dropped at the bound"
+done
 
 echo "limits off after a reload"
 reload_with ""

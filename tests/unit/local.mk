@@ -6,7 +6,8 @@ UNIT_TESTS = \
 	tests/unit/test_turn \
 	tests/unit/test_net \
 	tests/unit/test_store \
-	tests/unit/test_ratelimit
+	tests/unit/test_ratelimit \
+	tests/unit/test_worker
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -54,3 +55,8 @@ tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c \
 tests_unit_test_ratelimit_CFLAGS = $(UNIT_CFLAGS) $(PTHREAD_CFLAGS)
 tests_unit_test_ratelimit_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_ratelimit_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
+tests_unit_test_worker_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_worker_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_worker_LDADD = $(UNIT_LDADD)

@@ -1505,3 +1505,27 @@ Test(conf, tls_and_stream_values_out_of_range_are_refused)
 	assert_bad("stream-buffer", "128MiB");
 	assert_bad("stream-write-timeout", "0");
 }
+
+Test(conf, allocation_queue_is_a_size_from_4k_to_64m)
+{
+	static const char *const bad[] = {"0", "1KiB", "65MiB", "abc", NULL};
+	struct conf *conf = parse_key("allocation-queue", "64KiB");
+
+	cr_assert_eq(conf->allocation_queue, 65536);
+	conf_free(conf);
+	conf = parse_key("realm", "x");
+	cr_assert_eq(conf->allocation_queue, 256 * 1024, "the default");
+	cr_assert_eq(conf->pace_buffers, 8192, "the default");
+	conf_free(conf);
+	assert_bad_values("allocation-queue", bad);
+}
+
+Test(conf, pace_buffers_is_16_to_a_million)
+{
+	static const char *const bad[] = {"0", "15", "1048577", "4k", NULL};
+	struct conf *conf = parse_key("pace-buffers", "16384");
+
+	cr_assert_eq(conf->pace_buffers, 16384);
+	conf_free(conf);
+	assert_bad_values("pace-buffers", bad);
+}

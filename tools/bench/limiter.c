@@ -121,7 +121,8 @@ static double measure(const struct bench_options *o, const struct rl_rate *rate,
 		};
 		if (pthread_create(&threads[i].thread, NULL, limiter_run,
 		                   &threads[i]) != 0) {
-			fprintf(stderr, "turnpike-bench: cannot start a thread\n");
+			fprintf(stderr,
+			        "turnpike-bench: cannot start a thread\n");
 			exit(1);
 		}
 	}
@@ -171,10 +172,11 @@ int run_limiter(const struct bench_options *o)
 	       "  byte rates:             %6.1f ns per packet (CPU)\n"
 	       "  byte and packet rates:  %6.1f ns per packet (CPU)\n",
 	       o->senders, ns[0], ns[1]);
-	printf("RESULT mode=limiter threads=%u levels=3 size=%u packets=%llu "
-	       "refused=%llu ns_per_packet_bytes=%.1f ns_per_packet_both=%.1f\n",
-	       o->senders, o->payload,
-	       (unsigned long long)(packets[0] + packets[1]),
-	       (unsigned long long)(refused[0] + refused[1]), ns[0], ns[1]);
+	printf(
+	    "RESULT mode=limiter threads=%u levels=3 size=%u packets=%llu "
+	    "refused=%llu ns_per_packet_bytes=%.1f ns_per_packet_both=%.1f\n",
+	    o->senders, o->payload,
+	    (unsigned long long)(packets[0] + packets[1]),
+	    (unsigned long long)(refused[0] + refused[1]), ns[0], ns[1]);
 	return refused[0] + refused[1] == 0 ? 0 : EPROTO;
 }
