@@ -48,6 +48,10 @@ else
 	DUR=2 SEARCH_STEPS=4 ALLOC_N=2000 BIG=10000 RETRY_BUDGET=240
 fi
 FIXED_RATE=20000
+# A high fixed rate both servers relay on one core: CPU per packet there
+# compares the packet paths (limits on or off) without the generator's
+# own limit in the way.
+HIGH_RATE=120000
 LOSS_MAX=0.5
 SERVER_CPU=0
 BENCH_CPU=1
@@ -302,6 +306,8 @@ scenario_core() {
 	search "$server" channel
 	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE")
 	record channel_us_per_pkt_at_20k "$server" "$(get server_us_per_pkt "$line")"
+	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$HIGH_RATE")
+	record channel_us_per_pkt_at_120k "$server" "$(get server_us_per_pkt "$line")"
 	stop_server
 }
 
@@ -320,6 +326,8 @@ total-rate = 100Gbit"
 	search "$server" limited
 	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE")
 	record limited_us_per_pkt_at_20k "$server" "$(get server_us_per_pkt "$line")"
+	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$HIGH_RATE")
+	record limited_us_per_pkt_at_120k "$server" "$(get server_us_per_pkt "$line")"
 	stop_server
 	LIMITS_CONF= LIMITS_ARGS=
 }
@@ -414,9 +422,11 @@ report() {
 
 # The table's rows, in the order of the scenarios.
 METRICS="channel_flat_out_pps channel_max_pps channel_us_per_pkt_at_20k
+channel_us_per_pkt_at_120k
 echo_rtt_p50_us echo_rtt_p99_us echo_rtt_max_us echo_loss_pct echo_us_per_pkt
 send_flat_out_pps send_max_pps send_us_per_pkt_at_20k
 limited_flat_out_pps limited_max_pps limited_us_per_pkt_at_20k
+limited_us_per_pkt_at_120k
 allocs_10_pps allocs_10_loss_pct allocs_10_us_per_pkt
 allocs_${BIG}_pps allocs_${BIG}_loss_pct allocs_${BIG}_us_per_pkt
 allocs_${BIG}_kib_per_alloc allocs_${BIG}_fds_per_alloc
@@ -456,8 +466,14 @@ echo "limited_*: rate limits set at every level but never binding (coturn: --max
 echo "Medians of $REPS repetition(s); ratio = turnpike / coturn; $(($(date +%s) - START)) s in all."
 on=$(median "$WORK/results/limited_max_pps.turnpike")
 off=$(median "$WORK/results/channel_max_pps.turnpike")
-awk -v on="$on" -v off="$off" 'BEGIN { if (on != "-" && off != "-" && off > 0)
-	printf "turnpike with limits on / off, max relayed pps: %.2f\n", on / off }' </dev/null
+on_cpu=$(median "$WORK/results/limited_us_per_pkt_at_120k.turnpike")
+off_cpu=$(median "$WORK/results/channel_us_per_pkt_at_120k.turnpike")
+awk -v on="$on" -v off="$off" -v on_cpu="$on_cpu" -v off_cpu="$off_cpu" 'BEGIN {
+	if (on != "-" && off != "-" && off > 0)
+		printf "turnpike with limits on / off: max relayed pps %.2f", on / off
+	if (on_cpu != "-" && off_cpu != "-" && on_cpu > 0)
+		printf "; packets per CPU second at 120k pps %.2f", off_cpu / on_cpu
+	print "" }' </dev/null
 if [ -n "$OUTPUT" ]; then
 	echo "$TABLE" >"$OUTPUT"
 	cp "$WORK/runs.log" "$OUTPUT.runs"
