@@ -111,6 +111,29 @@ const char *net_addr_format(const struct sockaddr *addr, char *buf,
  * colliding addresses. */
 uint64_t net_addr_hash(const struct sockaddr *addr, uint64_t key);
 
+/* 0.0.0.0 or ::. */
+bool net_addr_unspecified(const struct sockaddr *addr);
+
+/*
+ * pktinfo.c: the destination address of datagrams received on a socket
+ * bound to a wildcard address, and the source address of replies sent
+ * from it (IP_PKTINFO, IPV6_RECVPKTINFO).
+ */
+/* CMSG_SPACE of struct in6_pktinfo (RFC 3542: a 16-byte address and an
+ * interface index), the larger of the two; spelled out because that
+ * struct needs _GNU_SOURCE, which users of this header may not define. */
+#define NET_PKTINFO_SPACE CMSG_SPACE(20)
+int net_pktinfo_enable(int fd, int family);
+/* From the control messages recvmsg() filled in: the address the
+ * datagram was sent to, with port. False when there is none. */
+bool net_pktinfo_destination(const struct msghdr *msg, uint16_t port,
+                             struct sockaddr_storage *out);
+/* Writes the control message that makes sendmsg() send from local's
+ * address into control (at least NET_PKTINFO_SPACE bytes); returns its
+ * length for msg_controllen, 0 for an unknown family. */
+size_t net_pktinfo_source(const struct sockaddr *local, void *control,
+                          size_t size);
+
 /* Raises RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
 long net_raise_nofile(void);
 

@@ -2,7 +2,7 @@
  * credentials: TURN REST API credentials (draft-uberti-behave-turn-rest)
  * minted with the first `auth-secret`, as an application server would:
  * the username "expiry:user", the password base64(HMAC-SHA1(secret,
- * username)), and the TURN URIs of the UDP listeners.
+ * username)), and the TURN URIs of the listeners (RFC 7065).
  */
 #include "config.h"
 
@@ -17,19 +17,8 @@
 #include "turnpike/net.h"
 #include "ctl.h"
 
-/* "turn:" + an address and port + "?transport=udp". */
+/* "turns:" + an address and port + "?transport=tcp". */
 #define URI_MAX (NET_ADDRSTRLEN + 32)
-
-static bool unspecified(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
-	return ss->ss_family != AF_INET6 ||
-	       IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-}
 
 /* The address clients reach a listener at: its own, or for a wildcard
  * listener the external, else the relay address of its family. Returns
@@ -41,13 +30,13 @@ static bool public_address(const struct conf *conf,
 	bool v4 = listen->addr.ss_family == AF_INET;
 
 	*out = listen->addr;
-	if (!unspecified(out))
+	if (!net_addr_unspecified((const struct sockaddr *)out))
 		return true;
 	if (v4 ? conf->has_external_v4 : conf->has_external_v6)
 		*out = v4 ? conf->external_v4 : conf->external_v6;
 	else if (v4 ? conf->has_relay_v4 : conf->has_relay_v6)
 		*out = v4 ? conf->relay_v4 : conf->relay_v6;
-	if (unspecified(out))
+	if (net_addr_unspecified((const struct sockaddr *)out))
 		return false;
 	net_addr_set_port(
 	    (struct sockaddr *)out,
@@ -55,7 +44,8 @@ static bool public_address(const struct conf *conf,
 	return true;
 }
 
-/* Calls fn for the URI of each UDP listener. */
+/* Calls fn for the URI of each listener: RFC 7065 section 3, "turns"
+ * for TLS, whose transport is TCP. */
 static void for_each_uri(const struct conf *conf,
                          void (*fn)(const char *uri, void *arg), void *arg)
 {
@@ -64,12 +54,16 @@ static void for_each_uri(const struct conf *conf,
 	size_t i;
 
 	for (i = 0; i < conf->listen_count; i++) {
-		if (conf->listens[i].transport != CONF_TRANSPORT_UDP ||
-		    !public_address(conf, &conf->listens[i], &ss))
+		enum conf_transport transport = conf->listens[i].transport;
+
+		if (!public_address(conf, &conf->listens[i], &ss))
 			continue;
 		net_addr_format((const struct sockaddr *)&ss, address,
 		                sizeof(address));
-		snprintf(uri, sizeof(uri), "turn:%s?transport=udp", address);
+		snprintf(uri, sizeof(uri), "%s:%s?transport=%s",
+		         transport == CONF_TRANSPORT_TLS ? "turns" : "turn",
+		         address,
+		         transport == CONF_TRANSPORT_UDP ? "udp" : "tcp");
 		fn(uri, arg);
 	}
 }

@@ -132,3 +132,13 @@ long net_raise_nofile(void)
 	}
 	return (long)limit.rlim_cur;
 }
+
+bool net_addr_unspecified(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)addr)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	return addr->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(
+	           &((const struct sockaddr_in6 *)addr)->sin6_addr);
+}

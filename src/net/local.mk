@@ -1,3 +1,4 @@
 libturnpike_a_SOURCES += \
 	src/net/addr.c \
+	src/net/pktinfo.c \
 	src/net/socket.c

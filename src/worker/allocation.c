@@ -94,6 +94,7 @@ static void table_remove(struct worker *worker, struct allocation *a)
 }
 
 struct allocation *allocation_find(struct worker *worker, size_t listener_index,
+                                   const struct sockaddr *local,
                                    const struct sockaddr *client)
 {
 	struct allocation_table *table = &worker->allocations;
@@ -102,7 +103,9 @@ struct allocation *allocation_find(struct worker *worker, size_t listener_index,
 	a = table->buckets[bucket_of(table, listener_index, client)];
 	for (; a != NULL; a = a->hash_next) {
 		if (a->client_socket.listener_index == listener_index &&
-		    net_addr_equal((struct sockaddr *)&a->client, client))
+		    net_addr_equal((struct sockaddr *)&a->client, client) &&
+		    net_addr_equal((struct sockaddr *)&a->client_socket.local,
+		                   local))
 			return a;
 	}
 	return NULL;
@@ -249,10 +252,13 @@ static int open_relay(struct worker *worker, struct allocation *a,
 
 /* DESIGN.md section 2: bound to the listener's address with SO_REUSEPORT
  * and connected to the client, so that the kernel hands this client's
- * datagrams to this socket, in this worker. */
+ * datagrams to this socket, in this worker. For a wildcard listener,
+ * bound to the host address the client sent to: replies then leave from
+ * it, and the socket stays out of the listeners' reuseport group. */
 static int open_client_socket(struct worker *worker, struct allocation *a,
-                              struct worker_socket *listener)
+                              const struct allocation_params *params)
 {
+	struct worker_socket *listener = params->listener;
 	const struct conf *conf = worker->conf;
 	struct net_udp_options options = {
 	    .rcvbuf = conf->allocation_rcvbuf,
@@ -263,16 +269,15 @@ static int open_client_socket(struct worker *worker, struct allocation *a,
 	struct worker_socket *socket = &a->client_socket;
 	int err;
 
-	err = net_udp_connected((struct sockaddr *)&listener->local,
-	                        (struct sockaddr *)&a->client, &options,
-	                        &socket->fd);
+	err = net_udp_connected(params->local, (struct sockaddr *)&a->client,
+	                        &options, &socket->fd);
 	if (err != 0)
 		return errno_to_stun(err);
 	socket->kind = WORKER_SOCKET_CLIENT;
 	socket->allocation = a;
 	socket->listener = listener;
 	socket->listener_index = listener->listener_index;
-	memcpy(&socket->local, &listener->local, sizeof(socket->local));
+	memcpy(&socket->local, params->local, net_addr_len(params->local));
 	return watch(worker, socket) == 0 ? 0 : 500;
 }
 
@@ -289,7 +294,7 @@ static int open_sockets(struct worker *worker, struct allocation *a,
 	if (code == 0 && params->stream != NULL)
 		stream_client_socket(params->stream, &a->client_socket);
 	else if (code == 0)
-		code = open_client_socket(worker, a, params->listener);
+		code = open_client_socket(worker, a, params);
 	return code;
 }
 

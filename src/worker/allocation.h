@@ -37,6 +37,9 @@ struct allocation {
 struct allocation_params {
 	struct worker_socket *listener;
 	struct stream_conn *stream; /* a TCP or TLS client's, else NULL */
+	/* The 5-tuple: the address the client sent to (for a wildcard
+	 * listener, one of the host's) and the client's. */
+	const struct sockaddr *local;
 	const struct sockaddr *client;
 	const struct turn_allocate_request *request;
 	const struct auth_identity *owner;
@@ -58,8 +61,10 @@ int allocation_create(struct worker *worker,
 /* Closes every socket, frees every event, leaves table and wheel. */
 void allocation_free(struct allocation *allocation);
 
-/* The allocation of a client 5-tuple, or NULL. */
+/* The allocation of a client 5-tuple (listener, the address the client
+ * sent to, the client's), or NULL. */
 struct allocation *allocation_find(struct worker *worker, size_t listener_index,
+                                   const struct sockaddr *local,
                                    const struct sockaddr *client);
 
 /* Relay socket of the family of addr, or NULL. */

@@ -16,8 +16,8 @@ void worker_dispatch(struct worker *worker, const struct worker_datagram *dg)
 	struct stun_msg msg;
 	int err;
 
-	allocation =
-	    allocation_find(worker, dg->socket->listener_index, dg->from);
+	allocation = allocation_find(worker, dg->socket->listener_index,
+	                             dg->local, dg->from);
 	err = stun_msg_decode(&msg, dg->data, dg->length);
 	if (err == 0) {
 		(void)worker_handle_stun(worker, dg, &msg, allocation);

@@ -234,12 +234,13 @@ int relay_from_client(struct worker_socket *socket)
 	uint64_t now = worker_now(), now_ns = 0;
 	int i, count;
 
-	count = worker_receive_batch(worker, socket->fd, messages);
+	count = worker_receive_batch(worker, socket, messages);
 	batch_init(&batch, -1);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,
 		    .from = (const struct sockaddr *)&worker->sources[i],
+		    .local = (const struct sockaddr *)&socket->local,
 		    .data = worker->buffers[i] + WORKER_HEADROOM,
 		    .length = messages[i].msg_len,
 		};
@@ -338,7 +339,7 @@ int relay_from_peer(struct worker_socket *socket)
 	bool paused = false;
 	int i, count;
 
-	count = worker_receive_batch(worker, socket->fd, messages);
+	count = worker_receive_batch(worker, socket, messages);
 	batch_init(&batch, a->client_socket.fd);
 	for (i = 0; i < count; i++) {
 		const struct sockaddr *peer =

@@ -10,9 +10,12 @@
 
 #include "worker_private.h"
 
-/* udp.c: one recvmmsg() into the worker's buffers; returns the count
- * (0 when nothing was read). Truncated datagrams get msg_len 0. */
-int worker_receive_batch(struct worker *worker, int fd,
+/* udp.c: one recvmmsg() from socket into the worker's buffers; returns
+ * the count (0 when nothing was read). Truncated datagrams get msg_len
+ * 0. For a wildcard listener, worker->destinations[i] is where datagram
+ * i was sent to. */
+int worker_receive_batch(struct worker *worker,
+                         const struct worker_socket *socket,
                          struct mmsghdr messages[WORKER_BATCH]);
 
 /* Drains the client socket: ChannelData to peers, STUN to the service.

@@ -201,6 +201,18 @@ void stream_close(struct stream_conn *conn)
 	free(conn);
 }
 
+/* The 5-tuple's local side: for a wildcard listener, the host address the
+ * client connected to. */
+static void local_address(int fd, const struct worker_socket *listener,
+                          struct sockaddr_storage *local)
+{
+	socklen_t length = sizeof(*local);
+
+	if (!net_addr_unspecified((const struct sockaddr *)&listener->local) ||
+	    getsockname(fd, (struct sockaddr *)local, &length) != 0)
+		memcpy(local, &listener->local, sizeof(*local));
+}
+
 /* One message cut from the stream, served as a datagram would be. */
 static void serve_frame(struct stream_conn *conn, uint8_t *data, size_t length)
 {
@@ -209,6 +221,7 @@ static void serve_frame(struct stream_conn *conn, uint8_t *data, size_t length)
 	struct worker_datagram dg = {
 	    .socket = &conn->socket,
 	    .from = (const struct sockaddr *)&conn->peer,
+	    .local = (const struct sockaddr *)&conn->socket.local,
 	    .data = data,
 	    .length = length,
 	};
@@ -391,8 +404,7 @@ int stream_open(struct worker *worker, struct worker_socket *listener, int fd,
 	conn->socket.listener_index = listener->listener_index;
 	conn->socket.transport = listener->transport;
 	conn->socket.stream = conn;
-	memcpy(&conn->socket.local, &listener->local,
-	       sizeof(conn->socket.local));
+	local_address(fd, listener, &conn->socket.local);
 	memcpy(&conn->peer, peer, sizeof(conn->peer));
 	conn->handshaking = conn->tls;
 	setup_bufferevent(conn);

@@ -162,6 +162,7 @@ static int handle_allocate(struct request *req)
 	                    ? req->dg->socket
 	                    : req->dg->socket->listener,
 	    .stream = req->dg->socket->stream,
+	    .local = req->dg->local,
 	    .client = req->dg->from,
 	    .request = &parsed,
 	    .owner = &req->identity,

@@ -18,9 +18,11 @@
  * starve the others (libevent calls us again while data remains). */
 #define WORKER_MAX_BATCHES_PER_EVENT 8
 
-int worker_receive_batch(struct worker *worker, int fd,
+int worker_receive_batch(struct worker *worker,
+                         const struct worker_socket *socket,
                          struct mmsghdr messages[WORKER_BATCH])
 {
+	uint16_t port = net_addr_port((const struct sockaddr *)&socket->local);
 	struct iovec iov[WORKER_BATCH];
 	int i, count;
 
@@ -32,8 +34,14 @@ int worker_receive_batch(struct worker *worker, int fd,
 		messages[i].msg_hdr.msg_iovlen = 1;
 		messages[i].msg_hdr.msg_name = &worker->sources[i];
 		messages[i].msg_hdr.msg_namelen = sizeof(worker->sources[i]);
+		if (socket->pktinfo) {
+			messages[i].msg_hdr.msg_control = worker->controls[i];
+			messages[i].msg_hdr.msg_controllen =
+			    sizeof(worker->controls[i]);
+		}
 	}
-	count = recvmmsg(fd, messages, WORKER_BATCH, MSG_DONTWAIT, NULL);
+	count =
+	    recvmmsg(socket->fd, messages, WORKER_BATCH, MSG_DONTWAIT, NULL);
 	if (count <= 0)
 		return 0;
 	for (i = 0; i < count; i++) {
@@ -42,6 +50,14 @@ int worker_receive_batch(struct worker *worker, int fd,
 		/* Larger than any STUN or TURN message we serve: marked
 		 * with length 0 so the paths drop it as malformed. */
 		if ((messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+			worker->metrics->rx_malformed++;
+			messages[i].msg_len = 0;
+		}
+		/* Without the destination a reply could leave from the
+		 * wrong address: better none. */
+		if (socket->pktinfo &&
+		    !net_pktinfo_destination(&messages[i].msg_hdr, port,
+		                             &worker->destinations[i])) {
 			worker->metrics->rx_malformed++;
 			messages[i].msg_len = 0;
 		}
@@ -55,11 +71,15 @@ static int drain_listener(struct worker_socket *socket)
 	struct mmsghdr messages[WORKER_BATCH];
 	int i, count;
 
-	count = worker_receive_batch(worker, socket->fd, messages);
+	count = worker_receive_batch(worker, socket, messages);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,
 		    .from = (const struct sockaddr *)&worker->sources[i],
+		    .local =
+		        socket->pktinfo
+		            ? (const struct sockaddr *)&worker->destinations[i]
+		            : (const struct sockaddr *)&socket->local,
 		    .data = worker->buffers[i] + WORKER_HEADROOM,
 		    .length = messages[i].msg_len,
 		};
@@ -94,6 +114,26 @@ void worker_socket_readable(int fd, short what, void *arg)
 	}
 }
 
+/* A wildcard listener's reply leaves from the address the request was
+ * sent to. */
+static ssize_t reply_from(const struct worker_datagram *dg, const uint8_t *data,
+                          size_t length)
+{
+	uint8_t control[NET_PKTINFO_SPACE];
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = length};
+	struct msghdr msg = {
+	    .msg_name = (void *)dg->from,
+	    .msg_namelen = net_addr_len(dg->from),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control,
+	};
+
+	msg.msg_controllen =
+	    net_pktinfo_source(dg->local, control, sizeof(control));
+	return sendmsg(dg->socket->fd, &msg, MSG_DONTWAIT);
+}
+
 void worker_reply(struct worker *worker, const struct worker_datagram *dg,
                   const uint8_t *data, size_t length)
 {
@@ -105,6 +145,8 @@ void worker_reply(struct worker *worker, const struct worker_datagram *dg,
 	}
 	if (dg->socket->kind == WORKER_SOCKET_CLIENT)
 		sent = send(dg->socket->fd, data, length, MSG_DONTWAIT);
+	else if (dg->socket->pktinfo)
+		sent = reply_from(dg, data, length);
 	else
 		sent = sendto(dg->socket->fd, data, length, MSG_DONTWAIT,
 		              dg->from, net_addr_len(dg->from));

@@ -112,6 +112,12 @@ static int add_listener(struct worker *worker, size_t i,
 	socket->worker = worker;
 	socket->transport = source->listen->transport;
 	memcpy(&socket->local, &source->listen->addr, sizeof(socket->local));
+	socket->pktinfo =
+	    socket->transport == CONF_TRANSPORT_UDP &&
+	    net_addr_unspecified((const struct sockaddr *)&socket->local);
+	if (socket->pktinfo &&
+	    net_pktinfo_enable(socket->fd, socket->local.ss_family) != 0)
+		return errno;
 	/* tcp:// and tls:// sockets listen: new connections, not datagrams. */
 	socket->event = event_new(
 	    worker->base, socket->fd, EV_READ | EV_PERSIST,
@@ -222,6 +228,8 @@ static void worker_free(struct worker *worker)
 		event_base_free(worker->base);
 	free(worker->buffers);
 	free(worker->sources);
+	free(worker->destinations);
+	free(worker->controls);
 	conf_free(worker->reloaded);
 }
 
@@ -256,10 +264,14 @@ static int worker_setup(struct worker *worker,
 	worker->base = event_base_new();
 	worker->buffers = calloc(WORKER_BATCH, sizeof(*worker->buffers));
 	worker->sources = calloc(WORKER_BATCH, sizeof(*worker->sources));
+	worker->destinations =
+	    calloc(WORKER_BATCH, sizeof(*worker->destinations));
+	worker->controls = calloc(WORKER_BATCH, sizeof(*worker->controls));
 	worker->listeners =
 	    calloc(params->listener_count, sizeof(*worker->listeners));
 	if (worker->base == NULL || worker->buffers == NULL ||
-	    worker->sources == NULL || worker->listeners == NULL)
+	    worker->sources == NULL || worker->destinations == NULL ||
+	    worker->controls == NULL || worker->listeners == NULL)
 		return ENOMEM;
 	worker->listener_count = params->listener_count;
 	for (i = 0; i < params->listener_count; i++)

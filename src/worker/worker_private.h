@@ -13,6 +13,7 @@
 #include "turnpike/auth.h"
 #include "turnpike/conf.h"
 #include "turnpike/metrics.h"
+#include "turnpike/net.h"
 #include "turnpike/turn.h"
 #include "turnpike/worker.h"
 
@@ -54,6 +55,10 @@ struct worker_socket {
 	struct worker_socket *listener; /* CLIENT: the listener it clones */
 	size_t listener_index;
 	struct sockaddr_storage local; /* the address clients sent to */
+	/* LISTENER bound to 0.0.0.0 or ::: each datagram says which of
+	 * the host's addresses it was sent to (net_pktinfo_*), and replies
+	 * leave from that address. */
+	bool pktinfo;
 	/* LISTENER: what it serves. A TCP or TLS client's socket has no
 	 * descriptor of its own: replies go to its connection (stream.h). */
 	enum conf_transport transport;
@@ -66,6 +71,9 @@ struct worker_datagram {
 	 * allocation's connected client socket. */
 	struct worker_socket *socket;
 	const struct sockaddr *from;
+	/* The address it was sent to: the socket's own, or for a wildcard
+	 * listener the one IP_PKTINFO gave. */
+	const struct sockaddr *local;
 	uint8_t *data;
 	size_t length;
 };
@@ -116,6 +124,10 @@ struct worker {
 	/* The receive batch: allocated once, reused for every recvmmsg(). */
 	uint8_t (*buffers)[WORKER_BUFFER_SIZE];
 	struct sockaddr_storage *sources;
+	/* For wildcard listeners: the destinations and the control
+	 * messages they come in. */
+	struct sockaddr_storage *destinations;
+	uint8_t (*controls)[NET_PKTINFO_SPACE];
 };
 
 /* Seconds of CLOCK_MONOTONIC (lifetimes) and of the wall clock (nonces,

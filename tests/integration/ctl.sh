@@ -144,6 +144,20 @@ case $user in *:carol) ;; *) fail "credentials username $user" ;; esac
 "$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" "$user" "$password" 1 1 ||
 	fail "minted credentials do not allocate"
 ctl credentials carol | grep -q '^password: ' || fail "credentials text"
+# RFC 7065 URIs for every transport; a wildcard listener is named by the
+# relay address (the file is only read: nothing listens on these).
+sed -e '/^listen = /d' "$CONF" >"$WORK/uris.conf"
+cat >>"$WORK/uris.conf" <<URIS
+listen = tcp://127.0.0.1:3478
+listen = tls://127.0.0.1:5349
+listen = udp://0.0.0.0:3479
+tls-cert = $WORK/unused.pem
+tls-key = $WORK/unused.key
+URIS
+"$TURNPIKECTL" -c "$WORK/uris.conf" --json credentials carol |
+	json '" ".join(d["uris"])' >"$WORK/uris" || fail "credentials with tcp and tls listeners"
+[ "$(cat "$WORK/uris")" = "turn:127.0.0.1:3478?transport=tcp turns:127.0.0.1:5349?transport=tcp turn:127.0.0.1:3479?transport=udp" ] ||
+	fail "credentials uris: $(cat "$WORK/uris")"
 echo "ok: credentials"
 
 # ---- reload -------------------------------------------------------------

@@ -20,7 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/single_instance.sh \
 	tests/integration/turn_stream.sh \
 	tests/integration/stream_hostile.sh \
-	tests/integration/reload_tls.sh
+	tests/integration/reload_tls.sh \
+	tests/integration/wildcard_listener.sh
 
 TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump

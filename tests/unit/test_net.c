@@ -205,3 +205,76 @@ Test(net_udp, dont_fragment_sets_pmtu_discovery)
 	cr_assert_eq(value, IP_PMTUDISC_DO);
 	close(fd);
 }
+
+/* A wildcard socket learns that a datagram was sent to 127.0.0.2, and a
+ * reply built with that address leaves from it: a client connected to
+ * 127.0.0.2 receives it (the kernel drops any other source). */
+Test(net_pktinfo, wildcard_socket_replies_from_the_address_asked)
+{
+	struct net_udp_options opts = {.reuseport = true};
+	struct sockaddr_storage any = v4("0.0.0.0", 0), second, local, from;
+	struct sockaddr_storage loopback = v4("127.0.0.1", 0);
+	uint8_t control[NET_PKTINFO_SPACE], reply_control[NET_PKTINFO_SPACE];
+	char buf[16];
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr msg = {
+	    .msg_name = &from,
+	    .msg_namelen = sizeof(from),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control,
+	    .msg_controllen = sizeof(control),
+	};
+	int listener, client;
+	uint16_t port;
+
+	cr_assert_eq(
+	    net_udp_bind(SA(any), sizeof(struct sockaddr_in), &opts, &listener),
+	    0);
+	cr_assert_eq(net_pktinfo_enable(listener, AF_INET), 0);
+	port = bound_port(listener);
+	second = v4("127.0.0.2", port);
+	cr_assert_eq(net_udp_bind(SA(loopback), sizeof(struct sockaddr_in),
+	                          NULL, &client),
+	             0);
+	cr_assert_eq(connect(client, SA(second), sizeof(struct sockaddr_in)),
+	             0);
+	cr_assert_eq(send(client, "ask", 3, 0), 3);
+	usleep(20000);
+	cr_assert_eq(recvmsg(listener, &msg, MSG_DONTWAIT), 3);
+	cr_assert(net_pktinfo_destination(&msg, port, &local));
+	cr_assert(net_addr_equal(SA(local), SA(second)));
+
+	iov.iov_base = "answer";
+	iov.iov_len = 6;
+	msg.msg_namelen = sizeof(struct sockaddr_in);
+	msg.msg_control = reply_control;
+	msg.msg_controllen =
+	    net_pktinfo_source(SA(local), reply_control, sizeof(reply_control));
+	cr_assert_gt(msg.msg_controllen, 0);
+	cr_assert_eq(sendmsg(listener, &msg, 0), 6);
+	usleep(20000);
+	cr_assert_eq(recv(client, buf, sizeof(buf), MSG_DONTWAIT), 6);
+	cr_assert_eq(memcmp(buf, "answer", 6), 0);
+	close(listener);
+	close(client);
+}
+
+Test(net_pktinfo, no_control_message_no_destination)
+{
+	struct sockaddr_storage out;
+	struct msghdr msg = {0};
+
+	cr_assert_not(net_pktinfo_destination(&msg, 3478, &out));
+}
+
+Test(net_addr, unspecified_is_only_the_wildcard)
+{
+	struct sockaddr_storage a = v4("0.0.0.0", 1), b = v4("127.0.0.1", 1),
+	                        c = v6("::", 1), d = v6("::1", 1);
+
+	cr_assert(net_addr_unspecified(SA(a)));
+	cr_assert_not(net_addr_unspecified(SA(b)));
+	cr_assert(net_addr_unspecified(SA(c)));
+	cr_assert_not(net_addr_unspecified(SA(d)));
+}
