@@ -79,12 +79,13 @@ struct master {
 };
 
 /* listeners.c: binds the listener sockets of a new generation's slots
- * from conf (the k-th new slot's entries point into conf->listens). The
- * k-th slot of the current generation shares (dup) its socket for an
- * address conf keeps with the same buffers, rather than a new one being
- * bound, so that the clients the kernel steers to it keep their place in
- * the reuseport group. Returns 0 or an errno (logged); on failure nothing
- * is left open. */
+ * from conf (the k-th new slot's entries point into conf->listens). For
+ * a TCP or TLS address conf keeps with the same buffers, the k-th slot of
+ * the current generation shares (dup) its socket rather than a new one
+ * being bound, so that the connections in its accept queue are kept; UDP
+ * sockets are always bound anew, so that they form one reuseport group
+ * (listeners.c). Returns 0 or an errno (logged); on failure nothing is
+ * left open. */
 int master_bind_listeners(struct master *master, const struct conf *conf,
                           const size_t *slots, size_t count);
 /* Checks that no other process listens on an address of conf that the

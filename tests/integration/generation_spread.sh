@@ -39,11 +39,11 @@ status_is() {
 	[ "$(ctl --json status | json "$1")" = "$2" ]
 }
 
-# hold NAME USER PASS COUNT: COUNT allocations from as many source ports,
-# held until $WORK/stop-NAME exists.
+# hold NAME HOST USER PASS COUNT: COUNT allocations from as many source
+# ports, held until $WORK/stop-NAME exists.
 hold() {
-	"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" "$2" "$3" \
-		"$4" "$WORK/stop-$1" 180 >"$WORK/$1.out" 2>&1 &
+	"$PYTHON" "$TESTS_DIR/turnclient.py" hold "$2" "$PORT" "$3" "$4" \
+		"$5" "$WORK/stop-$1" 180 >"$WORK/$1.out" 2>&1 &
 	eval "HOLD_$1=\$!"
 	for _ in 1 2 3 4 5 6; do
 		wait_for_line "$WORK/$1.out" ready && return 0
@@ -83,18 +83,24 @@ stop_turnpiked() {
 	TURNPIKED_PID=
 }
 
-# 1. Across a generation.
+# 1. Across a generation, on an IPv4 and an IPv6 listener at once:
+# alice and carol hold the old allocations, bob and dave the new ones.
 PORT=$(free_port)
 base="relay-address = 127.0.0.1
 user = alice:wonderland
 user = bob:builder
+user = carol:c
+user = dave:d
 log-level = info"
-write_config "$CONF" "$base
+write_config "$CONF" "listen = udp://[::1]:$PORT
+$base
 workers = 2"
 sed -i '/^log-level = debug$/d' "$CONF"
 start_turnpiked "$CONF"
-hold old alice wonderland "$OLD"
-write_config "$CONF" "$base
+hold old4 127.0.0.1 alice wonderland "$OLD"
+hold old6 ::1 carol c "$OLD"
+write_config "$CONF" "listen = udp://[::1]:$PORT
+$base
 workers = 4"
 sed -i '/^log-level = debug$/d' "$CONF"
 kill -HUP "$TURNPIKED_PID"
@@ -102,22 +108,30 @@ wait_until 10 status_is 'sum(1 for w in d["workers"] if w["generation"] == 2 and
 	fail "generation 2 is not 4 workers: $(ctl status)"
 new_slots=$(ctl --json status |
 	json "' '.join(str(w['index']) for w in d['workers'] if w['generation'] == 2)")
-hold new bob builder "$NEW"
-counts=$(per_worker bob)
-for index in $(echo "$counts" | cut -d' ' -f1); do
-	echo " $new_slots " | grep -q " $index " ||
-		fail "a new allocation went to worker $index, not generation 2 ($new_slots)"
+hold new4 127.0.0.1 bob builder "$NEW"
+hold new6 ::1 dave d "$NEW"
+for user in bob dave; do
+	counts=$(per_worker $user)
+	for index in $(echo "$counts" | cut -d' ' -f1); do
+		echo " $new_slots " | grep -q " $index " ||
+			fail "a new allocation went to worker $index, not generation 2 ($new_slots)"
+	done
+	family=IPv4
+	[ $user = bob ] || family=IPv6
+	check_spread "$NEW new $family allocations over generation 2 ($OLD old ones live)" \
+		"$counts" "$NEW" 4
 done
-check_spread "$NEW new allocations over generation 2 ($OLD old ones live)" \
-	"$counts" "$NEW" 4
-[ "$(per_worker alice | awk '{s += $2} END {print s}')" -eq "$OLD" ] ||
-	fail "old allocations were lost: $(per_worker alice)"
+for user in alice carol; do
+	[ "$(per_worker $user | awk '{s += $2} END {print s}')" -eq "$OLD" ] ||
+		fail "old allocations were lost: $user $(per_worker $user)"
+done
 # The old clients' deletes reach their workers through the connected
 # sockets: none is left behind.
-release old
-release new
+for name in old4 old6 new4 new6; do
+	release $name
+done
 wait_until 10 sh -c "[ -z \"\$('$STOREDUMP' '$WORK/state')\" ]" ||
-	fail "allocations left after every client deleted its own: $(per_worker alice)"
+	fail "allocations left after every client deleted its own: $("$STOREDUMP" "$WORK/state" | head -3)"
 stop_turnpiked
 
 # 2. A fresh start.
@@ -126,7 +140,7 @@ write_config "$CONF" "$base
 workers = 4"
 sed -i '/^log-level = debug$/d' "$CONF"
 start_turnpiked "$CONF"
-hold fresh alice wonderland "$FRESH"
+hold fresh 127.0.0.1 alice wonderland "$FRESH"
 check_spread "$FRESH allocations over 4 workers from a fresh start" \
 	"$(per_worker alice)" "$FRESH" 4
 release fresh
