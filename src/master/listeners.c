@@ -202,6 +202,55 @@ static void remove_seeds(const struct conf *conf, int *seeds)
 	free(seeds);
 }
 
+void master_steer_open(struct master *master)
+{
+	int err = net_steer_open(&master->steer);
+
+	if (err == 0) {
+		log_info("steering loaded programs=%d", NET_STEER_GROUPS);
+		return;
+	}
+	master->steer = NULL;
+	log_msg(LOG_WARNING,
+	        "steering unavailable error=%s reason=\"new UDP clients are "
+	        "left to the kernel's reuseport hash, which connected "
+	        "sockets skew before Linux 6.13; bpf() needs root or "
+	        "CAP_BPF (CAP_SYS_ADMIN before Linux 5.8)\"",
+	        LOG_QUOTED(strerror(err)));
+}
+
+/* The g-th UDP address of conf steers to row g: the new slots' sockets
+ * for it, in slot order. Past NET_STEER_GROUPS addresses, or when a row
+ * cannot be set, the kernel's hash decides. */
+static void steer_generation(struct master *master, const struct conf *conf,
+                             const size_t *slots, size_t count)
+{
+	char name[NET_ADDRSTRLEN];
+	int fds[CONF_WORKERS_MAX], err;
+	unsigned group = 0;
+	size_t i, k;
+
+	for (i = 0; master->steer != NULL && i < conf->listen_count; i++) {
+		const struct conf_listen *listen = &conf->listens[i];
+
+		if (listen->transport != CONF_TRANSPORT_UDP)
+			continue;
+		for (k = 0; k < count; k++)
+			fds[k] = master->workers[slots[k]].listeners[i].fd;
+		err = group < NET_STEER_GROUPS
+		          ? net_steer_set(master->steer, group, fds, count)
+		          : ENOSPC;
+		group++;
+		if (err == 0)
+			continue;
+		log_msg(LOG_WARNING,
+		        "steering failed address=udp://%s error=%s",
+		        net_addr_format((const struct sockaddr *)&listen->addr,
+		                        name, sizeof(name)),
+		        LOG_QUOTED(strerror(err)));
+	}
+}
+
 int master_bind_listeners(struct master *master, const struct conf *conf,
                           const size_t *slots, size_t count)
 {
@@ -229,6 +278,7 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
 			master_close_slot_listeners(&master->workers[slots[i]]);
 		return err;
 	}
+	steer_generation(master, conf, slots, count);
 	log_listens(conf, count);
 	return 0;
 }
@@ -297,6 +347,8 @@ void master_close_other_listeners(struct master *master, size_t keep)
 {
 	size_t i;
 
+	net_steer_close(master->steer);
+	master->steer = NULL;
 	for (i = 0; i < MASTER_SLOTS; i++) {
 		if (i != keep)
 			master_close_slot_listeners(&master->workers[i]);

@@ -1,3 +1,4 @@
 libturnpike_a_SOURCES += \
 	src/net/addr.c \
-	src/net/socket.c
+	src/net/socket.c \
+	src/net/steer.c

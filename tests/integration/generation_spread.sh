@@ -2,23 +2,24 @@
 # New clients spread fairly over the workers of the current generation,
 # also while connected per-allocation sockets share the listener port
 # (DESIGN.md sections 2 and 7):
-#  1. workers = 2 holding OLD allocations, then a reload to workers = 4
-#     (a new generation, whose two extra slots get newly bound sockets):
-#     NEW allocations from new clients, while the old ones are live, are
+#  1. workers = 2 holding OLD allocations on an IPv4 and an IPv6
+#     listener, then a reload to workers = 4 (a new generation): NEW
+#     allocations from new clients, while the old ones are live, are
 #     counted per worker; all must reach the new generation, no worker
-#     above 1.5 times its fair share, and the old clients' Refreshes
-#     (sent by the kernel to their connected sockets) still work.
+#     above 1.5 times its fair share, and the old clients' deletes (sent
+#     by the kernel to their connected sockets) still work. Run with the
+#     steering programs when this process may load them, and again
+#     (as root) without CAP_BPF, where the kernel's hash alone decides.
 #  2. a fresh start with 4 workers and FRESH allocations held at once.
-# What the kernel does here, measured before the fix on Linux 6.18 with
-# an IPv4 listener: in case 1 the two newly bound sockets took every new
-# client (2:1 between them), the two kept ones none. A socket bound to a
-# port that has connected sockets joins the reuseport group of the
-# newest of them (one that connect() took out of the listeners' group)
-# instead of the listeners' group, and that group, first in the lookup
-# chain and "without connections", answers alone. Before 6.13 connected
-# sockets stay in the group instead, and the hash pick walks past them
-# to the next listener. turnpiked steers with an SK_REUSEPORT program
-# when it may load one (see listeners.c and the README's Platform).
+# Measured before the fix on Linux 6.18: in case 1 the two newly bound
+# IPv4 sockets took every new client (2:1 between them), the two shared
+# old ones none. A socket bound to a port with connected sockets joins
+# the reuseport group of the newest of them (one that connect() took out
+# of the listeners' group), and that group, first in the IPv4 lookup
+# chain, answers alone. Before 6.13 connected sockets stay in the group
+# instead, and the hash pick walks past them to the next listener, which
+# only the steering program corrects (listeners.c; turnpiked(8),
+# "Steering"; the README's Platform).
 . "$(dirname "$0")/lib.sh"
 
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
@@ -85,54 +86,75 @@ stop_turnpiked() {
 
 # 1. Across a generation, on an IPv4 and an IPv6 listener at once:
 # alice and carol hold the old allocations, bob and dave the new ones.
-PORT=$(free_port)
 base="relay-address = 127.0.0.1
 user = alice:wonderland
 user = bob:builder
 user = carol:c
 user = dave:d
 log-level = info"
-write_config "$CONF" "listen = udp://[::1]:$PORT
+across_generation() {
+	PORT=$(free_port)
+	rm -f "$WORK"/stop-*
+	write_config "$CONF" "listen = udp://[::1]:$PORT
 $base
 workers = 2"
-sed -i '/^log-level = debug$/d' "$CONF"
-start_turnpiked "$CONF"
-hold old4 127.0.0.1 alice wonderland "$OLD"
-hold old6 ::1 carol c "$OLD"
-write_config "$CONF" "listen = udp://[::1]:$PORT
+	sed -i '/^log-level = debug$/d' "$CONF"
+	start_turnpiked "$CONF"
+	grep steering "$WORK/turnpiked.log" | sed 's/.*: steering/  steering/'
+	hold old4 127.0.0.1 alice wonderland "$OLD"
+	hold old6 ::1 carol c "$OLD"
+	write_config "$CONF" "listen = udp://[::1]:$PORT
 $base
 workers = 4"
-sed -i '/^log-level = debug$/d' "$CONF"
-kill -HUP "$TURNPIKED_PID"
-wait_until 10 status_is 'sum(1 for w in d["workers"] if w["generation"] == 2 and w["pid"])' 4 ||
-	fail "generation 2 is not 4 workers: $(ctl status)"
-new_slots=$(ctl --json status |
-	json "' '.join(str(w['index']) for w in d['workers'] if w['generation'] == 2)")
-hold new4 127.0.0.1 bob builder "$NEW"
-hold new6 ::1 dave d "$NEW"
-for user in bob dave; do
-	counts=$(per_worker $user)
-	for index in $(echo "$counts" | cut -d' ' -f1); do
-		echo " $new_slots " | grep -q " $index " ||
-			fail "a new allocation went to worker $index, not generation 2 ($new_slots)"
+	sed -i '/^log-level = debug$/d' "$CONF"
+	kill -HUP "$TURNPIKED_PID"
+	wait_until 10 status_is 'sum(1 for w in d["workers"] if w["generation"] == 2 and w["pid"])' 4 ||
+		fail "generation 2 is not 4 workers: $(ctl status)"
+	new_slots=$(ctl --json status |
+		json "' '.join(str(w['index']) for w in d['workers'] if w['generation'] == 2)")
+	hold new4 127.0.0.1 bob builder "$NEW"
+	hold new6 ::1 dave d "$NEW"
+	for user in bob dave; do
+		counts=$(per_worker $user)
+		for index in $(echo "$counts" | cut -d' ' -f1); do
+			echo " $new_slots " | grep -q " $index " ||
+				fail "a new allocation went to worker $index, not generation 2 ($new_slots)"
+		done
+		family=IPv4
+		[ $user = bob ] || family=IPv6
+		check_spread "$NEW new $family allocations over generation 2 ($OLD old ones live)" \
+			"$counts" "$NEW" 4
 	done
-	family=IPv4
-	[ $user = bob ] || family=IPv6
-	check_spread "$NEW new $family allocations over generation 2 ($OLD old ones live)" \
-		"$counts" "$NEW" 4
-done
-for user in alice carol; do
-	[ "$(per_worker $user | awk '{s += $2} END {print s}')" -eq "$OLD" ] ||
-		fail "old allocations were lost: $user $(per_worker $user)"
-done
-# The old clients' deletes reach their workers through the connected
-# sockets: none is left behind.
-for name in old4 old6 new4 new6; do
-	release $name
-done
-wait_until 10 sh -c "[ -z \"\$('$STOREDUMP' '$WORK/state')\" ]" ||
-	fail "allocations left after every client deleted its own: $("$STOREDUMP" "$WORK/state" | head -3)"
-stop_turnpiked
+	for user in alice carol; do
+		[ "$(per_worker $user | awk '{s += $2} END {print s}')" -eq "$OLD" ] ||
+			fail "old allocations were lost: $user $(per_worker $user)"
+	done
+	# The old clients' deletes reach their workers through the connected
+	# sockets: none is left behind.
+	for name in old4 old6 new4 new6; do
+		release $name
+	done
+	wait_until 10 sh -c "[ -z \"\$('$STOREDUMP' '$WORK/state')\" ]" ||
+		fail "allocations left after every client deleted its own: $("$STOREDUMP" "$WORK/state" | head -3)"
+	stop_turnpiked
+}
+
+echo "with whatever steering this process may load:"
+across_generation
+# Root without CAP_BPF and CAP_SYS_ADMIN cannot load the steering
+# programs: the kernel's hash alone must be fair too (from Linux 6.13).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	real=$TURNPIKED
+	TURNPIKED=$WORK/unsteered
+	printf '#!/bin/sh\nexec setpriv --bounding-set=-bpf,-sys_admin -- "%s" "$@"\n' \
+		"$real" >"$TURNPIKED"
+	chmod +x "$TURNPIKED"
+	echo "without steering:"
+	across_generation
+	grep -q "steering unavailable" "$WORK/turnpiked.log" ||
+		fail "steering was not refused without CAP_BPF"
+	TURNPIKED=$real
+fi
 
 # 2. A fresh start.
 PORT=$(free_port)
