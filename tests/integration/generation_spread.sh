@@ -43,6 +43,9 @@ status_is() {
 # hold NAME HOST USER PASS COUNT: COUNT allocations from as many source
 # ports, held until $WORK/stop-NAME exists.
 hold() {
+	# Gone before the client starts, so that an earlier run's "ready"
+	# cannot be read while the shell has yet to truncate the file.
+	rm -f "$WORK/$1.out"
 	"$PYTHON" "$TESTS_DIR/turnclient.py" hold "$2" "$PORT" "$3" "$4" \
 		"$5" "$WORK/stop-$1" 180 >"$WORK/$1.out" 2>&1 &
 	eval "HOLD_$1=\$!"
