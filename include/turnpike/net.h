@@ -69,6 +69,28 @@ int net_relay_hold(int fd);
 int net_relay_redeem(const struct sockaddr *addr, uint16_t port,
                      const struct net_udp_options *options, int *fd_out);
 
+/*
+ * Steering of new UDP clients (steer.c): an SK_REUSEPORT program per UDP
+ * listen address that picks, by the kernel's hash of the client's
+ * address, one of the sockets last given to net_steer_set for its group,
+ * never a connected per-allocation socket or an old generation's
+ * listener. net_steer_open needs bpf() with CAP_BPF (CAP_SYS_ADMIN before
+ * Linux 5.8, or root): it returns EPERM without it and ENOSYS, EINVAL or
+ * EOPNOTSUPP on a kernel without SK_REUSEPORT programs (before 4.19).
+ * net_steer_set needs no privilege: it puts fds[0 .. count) (bound UDP sockets
+ * of one reuseport group, at most NET_STEER_WIDTH) in row group (<
+ * NET_STEER_GROUPS) and attaches that row's program to their group; returns 0
+ * or an errno. Until it succeeds, and for a datagram whose pick fails, the
+ * kernel's own hash decides.
+ */
+#define NET_STEER_GROUPS 16
+#define NET_STEER_WIDTH  128
+struct net_steer;
+int net_steer_open(struct net_steer **out);
+int net_steer_set(struct net_steer *steer, unsigned group, const int *fds,
+                  size_t count);
+void net_steer_close(struct net_steer *steer); /* NULL: no-op */
+
 /* Binds a UDP socket to addr at exactly port (a reserved port). */
 int net_udp_bind_port(const struct sockaddr *addr, uint16_t port,
                       const struct net_udp_options *options, int *fd_out);

@@ -52,14 +52,22 @@ static int bind_one(const struct conf *conf, const struct conf_listen *listen,
 }
 
 /* The socket of a current-generation slot for the same address, if its
- * buffers are what conf asks for: -1 when there is none to share. */
+ * buffers are what conf asks for: -1 when there is none to share.
+ *
+ * TCP and TLS listeners are shared, so that the connections waiting in
+ * their accept queues survive the change. UDP listeners are not: since
+ * Linux 6.13 a socket bound while connected sockets share the port
+ * forms a reuseport group apart from the old listeners (see
+ * plant_seeds), and the kernel then hands new clients to that group
+ * alone; a shared old socket would be left in a group that gets no new
+ * client. */
 static int shareable(const struct master *master, const struct conf *conf,
                      const struct master_worker *old,
                      const struct conf_listen *listen)
 {
 	size_t i;
 
-	if (old == NULL ||
+	if (old == NULL || listen->transport == CONF_TRANSPORT_UDP ||
 	    conf->listener_rcvbuf != master->conf->listener_rcvbuf ||
 	    conf->listener_sndbuf != master->conf->listener_sndbuf)
 		return -1;
@@ -142,13 +150,114 @@ static void log_listens(const struct conf *conf, size_t count)
 	}
 }
 
+/*
+ * DESIGN.md section 2, "Know the kernel". Since Linux 6.13 connect()
+ * takes a UDP socket out of its reuseport group (the 4-tuple hash finds
+ * it instead), but it stays in the port's hash chain with SO_REUSEPORT
+ * set, and a socket bound later joins the group of the newest socket
+ * bound to the same address (udp_reuseport_add_sock), connected or not.
+ * So the first listener a new generation binds while allocations are
+ * live makes a new group with some client's connected socket; the other
+ * new listeners join it; and for IPv4, where a new socket goes to the
+ * head of the chain, that group answers every new client before the
+ * old listeners' group is looked at. The connected member takes no
+ * client itself, but the hash pick walks past it to the next socket,
+ * which gets twice its share.
+ *
+ * The seed is a socket the master binds to each UDP address just before
+ * the new listeners and connect()s to itself, which takes it out of any
+ * group: the first new listener then gathers around the seed, and
+ * closing the seed once they are bound leaves them a group of their
+ * own. Best effort: a worker binding a client socket in between can
+ * still become the newest; a failed seed is simply not planted. Returns
+ * one descriptor or -1 per listen entry, or NULL.
+ */
+static int *plant_seeds(const struct conf *conf)
+{
+	int *seeds = calloc(conf->listen_count, sizeof(*seeds));
+	size_t i;
+
+	for (i = 0; seeds != NULL && i < conf->listen_count; i++) {
+		const struct conf_listen *listen = &conf->listens[i];
+
+		seeds[i] = -1;
+		if (listen->transport != CONF_TRANSPORT_UDP ||
+		    bind_one(conf, listen, true, &seeds[i]) != 0)
+			continue;
+		if (net_relay_hold(seeds[i]) != 0) {
+			close(seeds[i]);
+			seeds[i] = -1;
+		}
+	}
+	return seeds;
+}
+
+static void remove_seeds(const struct conf *conf, int *seeds)
+{
+	size_t i;
+
+	for (i = 0; seeds != NULL && i < conf->listen_count; i++)
+		if (seeds[i] >= 0)
+			close(seeds[i]);
+	free(seeds);
+}
+
+void master_steer_open(struct master *master)
+{
+	int err = net_steer_open(&master->steer);
+
+	if (err == 0) {
+		log_info("steering loaded programs=%d", NET_STEER_GROUPS);
+		return;
+	}
+	master->steer = NULL;
+	log_msg(LOG_WARNING,
+	        "steering unavailable error=%s reason=\"new UDP clients are "
+	        "left to the kernel's reuseport hash, which connected "
+	        "sockets skew before Linux 6.13; bpf() needs root or "
+	        "CAP_BPF (CAP_SYS_ADMIN before Linux 5.8)\"",
+	        LOG_QUOTED(strerror(err)));
+}
+
+/* The g-th UDP address of conf steers to row g: the new slots' sockets
+ * for it, in slot order. Past NET_STEER_GROUPS addresses, or when a row
+ * cannot be set, the kernel's hash decides. */
+static void steer_generation(struct master *master, const struct conf *conf,
+                             const size_t *slots, size_t count)
+{
+	char name[NET_ADDRSTRLEN];
+	int fds[CONF_WORKERS_MAX], err;
+	unsigned group = 0;
+	size_t i, k;
+
+	for (i = 0; master->steer != NULL && i < conf->listen_count; i++) {
+		const struct conf_listen *listen = &conf->listens[i];
+
+		if (listen->transport != CONF_TRANSPORT_UDP)
+			continue;
+		for (k = 0; k < count; k++)
+			fds[k] = master->workers[slots[k]].listeners[i].fd;
+		err = group < NET_STEER_GROUPS
+		          ? net_steer_set(master->steer, group, fds, count)
+		          : ENOSPC;
+		group++;
+		if (err == 0)
+			continue;
+		log_msg(LOG_WARNING,
+		        "steering failed address=udp://%s error=%s",
+		        net_addr_format((const struct sockaddr *)&listen->addr,
+		                        name, sizeof(name)),
+		        LOG_QUOTED(strerror(err)));
+	}
+}
+
 int master_bind_listeners(struct master *master, const struct conf *conf,
                           const size_t *slots, size_t count)
 {
 	const struct master_worker *old[MASTER_SLOTS];
 	size_t i, old_count = current_slots(master, old);
 	char tls_err[512];
-	int err = 0;
+	int err = 0, *seeds;
 
 	/* The workers build their own TLS contexts; the master tries once
 	 * first, as the user the workers run as (privileges are dropped by
@@ -159,14 +268,17 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
 		        LOG_QUOTED(tls_err));
 		return EINVAL;
 	}
+	seeds = plant_seeds(conf);
 	for (i = 0; i < count && err == 0; i++)
 		err = bind_slot(master, conf, &master->workers[slots[i]],
 		                i < old_count ? old[i] : NULL);
+	remove_seeds(conf, seeds);
 	if (err != 0) {
 		for (i = 0; i < count; i++)
 			master_close_slot_listeners(&master->workers[slots[i]]);
 		return err;
 	}
+	steer_generation(master, conf, slots, count);
 	log_listens(conf, count);
 	return 0;
 }
@@ -235,6 +347,8 @@ void master_close_other_listeners(struct master *master, size_t keep)
 {
 	size_t i;
 
+	net_steer_close(master->steer);
+	master->steer = NULL;
 	for (i = 0; i < MASTER_SLOTS; i++) {
 		if (i != keep)
 			master_close_slot_listeners(&master->workers[i]);

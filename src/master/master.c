@@ -276,14 +276,17 @@ static int setup(struct master *master, struct conf *conf)
 		                 &master->shm);
 	if (err == 0)
 		err = auth_nonce_key_generate(&master->nonce_key);
-	if (err == 0)
+	if (err == 0) {
+		master_steer_open(master);
 		err = master_drop_privileges(conf);
+	}
 	return err != 0 ? err : master_start_generation(master, conf, count);
 }
 
 static void teardown(struct master *master)
 {
 	master_close_listeners(master);
+	net_steer_close(master->steer);
 	free(master->workers);
 	shm_destroy(&master->shm);
 	store_close(master->store);

@@ -13,6 +13,7 @@
 
 #include "turnpike/auth.h"
 #include "turnpike/conf.h"
+#include "turnpike/net.h"
 #include "turnpike/master.h"
 #include "turnpike/shm.h"
 #include "turnpike/store.h"
@@ -36,6 +37,8 @@
 #define MASTER_SLOTS 256
 _Static_assert(MASTER_SLOTS >= 2 * CONF_WORKERS_MAX,
                "two generations must fit in the slots");
+_Static_assert(NET_STEER_WIDTH >= CONF_WORKERS_MAX,
+               "a steering row holds a generation's listeners");
 
 /* One slot of the process table. */
 struct master_worker {
@@ -68,7 +71,10 @@ struct master {
 	size_t worker_count;           /* of the current generation */
 	uint64_t generation;           /* the current one; the first is 1 */
 	bool stopping;                 /* no more respawns */
-	int pid_fd;                    /* the locked pid file, or -1 */
+	/* Steers new UDP clients to the current generation's listeners;
+	 * NULL when bpf() was refused (the kernel's hash alone). */
+	struct net_steer *steer;
+	int pid_fd; /* the locked pid file, or -1 */
 	/* For the status snapshot (status.c). */
 	time_t started;
 	time_t status_time; /* of the last publication; 0 = publish now */
@@ -79,12 +85,13 @@ struct master {
 };
 
 /* listeners.c: binds the listener sockets of a new generation's slots
- * from conf (the k-th new slot's entries point into conf->listens). The
- * k-th slot of the current generation shares (dup) its socket for an
- * address conf keeps with the same buffers, rather than a new one being
- * bound, so that the clients the kernel steers to it keep their place in
- * the reuseport group. Returns 0 or an errno (logged); on failure nothing
- * is left open. */
+ * from conf (the k-th new slot's entries point into conf->listens). For
+ * a TCP or TLS address conf keeps with the same buffers, the k-th slot of
+ * the current generation shares (dup) its socket rather than a new one
+ * being bound, so that the connections in its accept queue are kept; UDP
+ * sockets are always bound anew, so that they form one reuseport group
+ * (listeners.c). Returns 0 or an errno (logged); on failure nothing is
+ * left open. */
 int master_bind_listeners(struct master *master, const struct conf *conf,
                           const size_t *slots, size_t count);
 /* Checks that no other process listens on an address of conf that the
@@ -93,7 +100,12 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
  * Returns 0 or EADDRINUSE (logged). */
 int master_check_listeners_free(const struct master *master,
                                 const struct conf *conf);
-/* In a worker: closes the other slots' sockets. */
+/* At start, before privileges are dropped: loads the steering programs
+ * (net_steer_open), or logs why new clients are left to the kernel's
+ * hash. master_bind_listeners then gives each new generation's UDP
+ * listeners to them. */
+void master_steer_open(struct master *master);
+/* In a worker: closes the other slots' sockets and the steering maps. */
 void master_close_other_listeners(struct master *master, size_t keep);
 void master_close_slot_listeners(struct master_worker *slot);
 void master_close_listeners(struct master *master);
@@ -140,7 +152,8 @@ size_t master_live_workers(const struct master *master);
 void master_wait_workers(struct master *master, unsigned timeout);
 
 /* privileges.c: drops root for conf->run_user, keeping what binding
- * privileged ports needs. */
+ * privileged ports needs; not root, drops every capability but
+ * CAP_NET_BIND_SERVICE. */
 int master_drop_privileges(const struct conf *conf);
 
 /* status.c: publishes the status snapshot into the store, one entry per

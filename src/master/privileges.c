@@ -2,7 +2,8 @@
  * Dropping root: every socket of a reuseport group must be bound by the
  * same effective UID (DESIGN.md section 2), so the master becomes the
  * service user before it binds the listeners, keeping only
- * CAP_NET_BIND_SERVICE when a listener needs a port below 1024.
+ * CAP_NET_BIND_SERVICE when a listener needs a port below 1024. Started
+ * as the service user, it sheds every capability but that one.
  */
 #include "config.h"
 
@@ -47,6 +48,35 @@ static int keep_bind_capability(void)
 	return 0;
 }
 
+/* Started as the service user with capabilities (the systemd unit gives
+ * CAP_BPF for the steering programs, listeners.c): once they are loaded,
+ * keep CAP_NET_BIND_SERVICE if held, and nothing else, in the master and
+ * so in every worker. */
+static int shed_capabilities(void)
+{
+	struct __user_cap_header_struct header = {
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	    .pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+	uint32_t bind = 1u << CAP_NET_BIND_SERVICE;
+
+	if (syscall(SYS_capget, &header, data) != 0)
+		return errno;
+	if ((data[0].permitted & ~bind) == 0 && data[1].permitted == 0)
+		return 0;
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	data[0].permitted &= bind;
+	data[0].effective = data[0].permitted;
+	data[0].inheritable = 0;
+	memset(&data[1], 0, sizeof(data[1]));
+	if (syscall(SYS_capset, &header, data) != 0)
+		return errno;
+	log_info("capabilities dropped keep=%s",
+	         data[0].permitted != 0 ? "CAP_NET_BIND_SERVICE" : "none");
+	return 0;
+}
+
 /* The state directory was made by root; the workers write to it. */
 static void give_state_dir(const struct conf *conf, uid_t uid, gid_t gid)
 {
@@ -67,7 +97,9 @@ int master_drop_privileges(const struct conf *conf)
 	bool keep = needs_privileged_port(conf);
 	struct passwd *pw;
 
-	if (conf->run_user == NULL || geteuid() != 0)
+	if (geteuid() != 0)
+		return shed_capabilities();
+	if (conf->run_user == NULL)
 		return 0;
 	pw = getpwnam(conf->run_user);
 	if (pw == NULL) {
