@@ -132,7 +132,8 @@ run_uclient() {
 	sent=$(echo "$summary" | sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p')
 	recv=$(echo "$summary" | sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p')
 	[ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "$name: nothing sent: $out"
-	[ "$sent" = "$recv" ] || fail "$name: sent $sent, received $recv"
+	[ "$sent" = "$recv" ] ||
+		fail "$name: sent $sent, received $recv; turnutils_uclient said: $(echo "$out" | tail -25)"
 	# Over TLS, turnutils_uclient tries TLS 1.0 and 1.1 first, which
 	# the server refuses (RFC 8996); that alert is no error of ours.
 	errors=$(echo "$out" | grep error | grep -v 'alert protocol version') || true
