@@ -73,7 +73,7 @@ static size_t retire_current(struct master *master, uint32_t drain_timeout,
 
 		if (!w->in_use || w->draining)
 			continue;
-		master_close_slot_listeners(w);
+		master_retire_slot_listeners(w);
 		if (w->pid == 0) {
 			/* Waiting for a respawn: nothing left to drain. */
 			master_release_slot(w);

@@ -283,6 +283,8 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
 	return 0;
 }
 
+/* Bound by one of our workers: a listener, or a draining worker's
+ * allocation sockets. */
 static bool held(const struct master *master, const struct conf_listen *listen)
 {
 	size_t i, j;
@@ -293,6 +295,9 @@ static bool held(const struct master *master, const struct conf_listen *listen)
 		for (j = 0; j < w->listener_count; j++)
 			if (w->listeners[j].fd >= 0 &&
 			    same_listen(w->listeners[j].listen, listen))
+				return true;
+		for (j = 0; j < w->drained_count; j++)
+			if (same_listen(&w->drained[j], listen))
 				return true;
 	}
 	return false;
@@ -329,6 +334,21 @@ int master_check_listeners_free(const struct master *master,
 		return EADDRINUSE;
 	}
 	return 0;
+}
+
+void master_retire_slot_listeners(struct master_worker *slot)
+{
+	size_t i;
+
+	free(slot->drained);
+	slot->drained_count = 0;
+	/* Without memory the probe may refuse the address while this slot
+	 * drains: a refused reload, nothing worse. */
+	slot->drained = calloc(slot->listener_count, sizeof(*slot->drained));
+	for (i = 0; slot->drained != NULL && i < slot->listener_count; i++)
+		slot->drained[slot->drained_count++] =
+		    *slot->listeners[i].listen;
+	master_close_slot_listeners(slot);
 }
 
 void master_close_slot_listeners(struct master_worker *slot)

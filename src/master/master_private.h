@@ -59,6 +59,12 @@ struct master_worker {
 	 * changes under the other workers, closed when the slot drains. */
 	struct worker_listener_fd *listeners;
 	size_t listener_count;
+	/* Draining: the addresses its listeners had. Its allocations'
+	 * sockets stay bound there, so that a later generation listening
+	 * there again finds them taken by our own worker, not by another
+	 * process (master_check_listeners_free). */
+	struct conf_listen *drained;
+	size_t drained_count;
 };
 
 struct master {
@@ -108,6 +114,9 @@ void master_steer_open(struct master *master);
 /* In a worker: closes the other slots' sockets and the steering maps. */
 void master_close_other_listeners(struct master *master, size_t keep);
 void master_close_slot_listeners(struct master_worker *slot);
+/* For a slot that starts draining: remembers its listen addresses, then
+ * closes its listeners. */
+void master_retire_slot_listeners(struct master_worker *slot);
 void master_close_listeners(struct master *master);
 /* After a reload that keeps the listeners: points the slots' listener
  * entries into fresh, which has the same listens in the same order. */

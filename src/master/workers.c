@@ -180,6 +180,7 @@ static void schedule_respawn(struct master_worker *w, time_t now)
 void master_release_slot(struct master_worker *slot)
 {
 	master_close_slot_listeners(slot);
+	free(slot->drained);
 	memset(slot, 0, sizeof(*slot));
 }
 

@@ -10,8 +10,7 @@
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
 CONF=$WORK/turnpike.conf
 PORT=$(free_port)
-PORT2=$(free_port)
-[ "$PORT" != "$PORT2" ] || PORT2=$(free_port)
+PORT2=$(other_port "$PORT")
 base="relay-address = 127.0.0.1
 allow-peer = 127.0.0.0/8
 user = alice:wonderland

@@ -49,6 +49,13 @@ except OSError:
 print(s.getsockname()[1])'
 }
 
+# other_port PORT: a free port other than PORT.
+other_port() {
+	port=$(free_port)
+	[ "$port" != "$1" ] || port=$(free_port)
+	echo "$port"
+}
+
 # write_config FILE EXTRA-LINES: a config on loopback with the port in $PORT.
 write_config() {
 	cat >"$1" <<CONF

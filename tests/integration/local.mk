@@ -17,6 +17,7 @@ INTEGRATION_TESTS = \
 	tests/integration/rate_limits.sh \
 	tests/integration/generation.sh \
 	tests/integration/generation_drain.sh \
+	tests/integration/generation_return.sh \
 	tests/integration/generation_spread.sh \
 	tests/integration/single_instance.sh \
 	tests/integration/turn_stream.sh \

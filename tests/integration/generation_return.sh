@@ -1,0 +1,58 @@
+#!/bin/sh
+# A listen address given up by a reload and taken back by a later one,
+# while the generation that had it still drains: its allocations' sockets
+# are still bound there, which the master must tell from another process
+# holding the port (the single-instance check). The reload is applied,
+# new clients on the address reach the newest generation, and the old
+# clients keep their allocations.
+. "$(dirname "$0")/lib.sh"
+
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
+CONF=$WORK/turnpike.conf
+PORT=$(free_port)
+PORT2=$(other_port "$PORT")
+base="relay-address = 127.0.0.1
+allow-peer = 127.0.0.0/8
+user = alice:wonderland
+workers = 1
+drain-timeout = 1h"
+write_config "$CONF" "$base"
+start_turnpiked "$CONF"
+
+ctl() {
+	"$TURNPIKECTL" -c "$CONF" "$@"
+}
+
+"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 5 \
+	"$WORK/stop" 60 >"$WORK/hold.out" 2>&1 &
+HOLD_PID=$!
+wait_for_line "$WORK/hold.out" ready || fail "clients: $(cat "$WORK/hold.out")"
+first=$(ctl --json status | json "d['workers'][0]['pid']")
+
+# Generation 2 listens on PORT2 only; generation 1 drains on PORT.
+sed "s|^listen = .*|listen = udp://127.0.0.1:$PORT2|" "$CONF" >"$WORK/moved.conf"
+cp "$WORK/moved.conf" "$CONF"
+ctl reload >"$WORK/reload.out" 2>&1 || fail "reload to $PORT2: $(cat "$WORK/reload.out")"
+
+# Generation 3 listens on PORT again.
+write_config "$CONF" "$base
+listen = udp://127.0.0.1:$PORT2"
+ctl reload >"$WORK/reload.out" 2>&1 ||
+	fail "reload back to $PORT refused: $(cat "$WORK/reload.out")"
+"$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT" || fail "no answer on $PORT"
+[ "$(ctl --json status | json 'd["generation"]')" = 3 ] || fail "not generation 3: $(ctl status)"
+newest=$(ctl --json status | json "[w['pid'] for w in d['workers'] if w['generation'] == 3][0]")
+"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 3 \
+	"$WORK/stop2" 60 >"$WORK/hold2.out" 2>&1 &
+HOLD2_PID=$!
+wait_for_line "$WORK/hold2.out" ready || fail "new clients on $PORT: $(cat "$WORK/hold2.out")"
+pids=$(ctl --json allocations | json "' '.join(sorted(set(str(a['pid']) for a in d['allocations'])))")
+echo "allocations held by: $pids (first generation $first, newest $newest)"
+[ "$(ctl --json allocations | json "sum(1 for a in d['allocations'] if a['pid'] == $first)")" = 5 ] ||
+	fail "the draining generation lost allocations: $(ctl allocations)"
+[ "$(ctl --json allocations | json "sum(1 for a in d['allocations'] if a['pid'] == $newest)")" = 3 ] ||
+	fail "new clients on $PORT are not with generation 3: $(ctl allocations)"
+touch "$WORK/stop" "$WORK/stop2"
+wait "$HOLD_PID" || fail "old clients: $(cat "$WORK/hold.out")"
+wait "$HOLD2_PID" || fail "new clients: $(cat "$WORK/hold2.out")"
+echo "PASS"
