@@ -42,7 +42,7 @@
 
 /* The receive buffer: room for any setup response, and two of the largest
  * frames a run relays. */
-#define RX_MIN 16384
+#define RX_MIN 8192
 /* The send buffer of each connection. Left to the kernel's tuning it grows
  * to 4 MiB (tcp_wmem), and flat out the senders would queue about a
  * second of the server's work that it relays after the run. This keeps a
@@ -253,12 +253,22 @@ static short waits_for(const struct stream *s, short natural)
 	return s->ssl != NULL ? s->tls_wants : natural;
 }
 
+/* Writes what an earlier stream_send() left: 0 when nothing is left. */
+static int flush(struct stream *s);
+
 int stream_write_all(struct stream *s, const uint8_t *buf, size_t len,
                      uint64_t deadline)
 {
 	size_t done;
 	int err;
 
+	/* A frame the sender left half written goes first, or the request
+	 * would land in the middle of it. */
+	while ((err = flush(s)) == EAGAIN)
+		if (wait_fd(s->fd, POLLOUT, deadline) != 0)
+			return ETIMEDOUT;
+	if (err != 0)
+		return err;
 	while (len > 0) {
 		err = io_write(s, buf, len, &done);
 		if (err == EAGAIN)
@@ -310,7 +320,6 @@ int stream_receive(struct stream *s, stream_frame_fn *deliver, void *arg)
 	}
 }
 
-/* Writes what an earlier stream_send() left: 0 when nothing is left. */
 static int flush(struct stream *s)
 {
 	size_t done;
@@ -341,6 +350,10 @@ int stream_send(struct stream *s, const uint8_t *batch, size_t frame_len,
 	int err;
 
 	*taken = 0;
+	/* What may have to be kept must fit (stream_open() sized it). */
+	if (frame_len > s->pending_size ||
+	    (s->ssl != NULL && len > s->pending_size))
+		return EMSGSIZE;
 	s->frame_len = frame_len;
 	err = flush(s);
 	if (err == 0)
@@ -516,7 +529,10 @@ int stream_open(struct bench_client *c, const struct sockaddr *server,
 	s->fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->rx_size = RX_MIN + 2 * frame_max;
-	s->pending_size = BENCH_SEND_BATCH * frame_max;
+	/* Over TCP what is kept is the rest of one frame; over TLS, after
+	 * SSL_ERROR_WANT_WRITE, a whole batch. */
+	s->pending_size =
+	    c->access->tls != NULL ? BENCH_SEND_BATCH * frame_max : frame_max;
 	s->rx = malloc(s->rx_size);
 	s->pending = malloc(s->pending_size);
 	if (s->rx == NULL || s->pending == NULL)
