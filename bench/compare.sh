@@ -170,7 +170,13 @@ wait_ready() {
 stream_listeners() {
 	[ "${STREAMS:-}" = 1 ] || return 0
 	make_cert
-	TLS_PORT=$(free_port)
+	# The kernel may hand out the port it just gave for $PORT again.
+	TLS_PORT=$PORT
+	for _ in $(seq 20); do
+		[ "$TLS_PORT" != "$PORT" ] && break
+		TLS_PORT=$(free_port)
+	done
+	[ "$TLS_PORT" != "$PORT" ] || { echo "compare.sh: no second free port" >&2; exit 1; }
 }
 
 # Waits for the TCP and TLS listeners too, with STREAMS=1.
