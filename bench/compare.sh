@@ -10,7 +10,7 @@
 # file, and every RESULT line to file.runs.
 # environment: TURNPIKED, TURNPIKE_BENCH (default: ./turnpiked and
 # ./turnpike-bench), TURNSERVER (default: turnserver), PYTHON, SCENARIOS
-# (default: core echo send limits many alloc machine).
+# (default: core echo send limits stream many alloc machine).
 set -eu
 
 : "${TURNPIKED:=$(pwd)/turnpiked}"
@@ -64,10 +64,15 @@ RELAY_MAX=29999
 for tool in "$TURNPIKED" "$TURNPIKE_BENCH"; do
 	[ -x "$tool" ] || { echo "compare.sh: $tool is not built (make)" >&2; exit 2; }
 done
+: "${SCENARIOS:=core echo send limits stream many alloc machine}"
 for tool in "$TURNSERVER" taskset timeout "$PYTHON"; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		{ echo "compare.sh: $tool not found (coturn: apt-get install coturn)" >&2; exit 2; }
 done
+case " $SCENARIOS " in *" stream "*)
+	command -v openssl >/dev/null 2>&1 ||
+		{ echo "compare.sh: openssl not found (the stream scenario makes a test certificate)" >&2; exit 2; } ;;
+esac
 
 # Descriptors: a server holds up to 2 per allocation, the generator 1.
 # (dash and bash both have ulimit -n and -H.)
@@ -89,11 +94,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A port of 127.0.0.1 free for both UDP and TCP now: the servers listen
+# with both on it in the stream scenario.
 free_port() {
 	"$PYTHON" -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+for _ in range(100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", s.getsockname()[1]))
+    except OSError:
+        continue
+    print(s.getsockname()[1])
+    break'
+}
+
+# A self-signed certificate for 127.0.0.1, made once, for both servers'
+# TLS listeners.
+make_cert() {
+	[ -f "$WORK/server.pem" ] && return 0
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$WORK/server.key" -out "$WORK/server.pem" -days 2 \
+		-subj "/CN=turnpike-bench" -addext "subjectAltName=IP:127.0.0.1" \
+		>/dev/null 2>&1 || { echo "compare.sh: openssl could not make a test certificate" >&2; exit 1; }
 }
 
 # pin CPU-LIST: taskset for the per-core scenarios, nothing when whole.
@@ -124,11 +148,13 @@ stop_server() {
 	SERVER_PID=
 }
 
-# The first allocation proves the server is up and takes our password.
+# wait_ready NAME [PORT TRANSPORT]: the first allocation proves the
+# server is up and takes our password (over UDP on $PORT by default).
 wait_ready() {
 	for _ in $(seq 40); do
-		if "$TURNPIKE_BENCH" -q -m alloc -n 1 -c 1 -t 0.25 -p "$PORT" \
-			-u "$USER_NAME" -w "$PASSWORD" 127.0.0.1 >/dev/null 2>&1; then
+		if "$TURNPIKE_BENCH" -q -m alloc -n 1 -c 1 -t 0.25 -p "${2:-$PORT}" \
+			--transport "${3:-udp}" -u "$USER_NAME" -w "$PASSWORD" \
+			127.0.0.1 >/dev/null 2>&1; then
 			return 0
 		fi
 		kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -139,10 +165,39 @@ wait_ready() {
 	exit 1
 }
 
+# With STREAMS=1, both servers also listen for TCP on $PORT and for TLS
+# on $TLS_PORT (the stream scenario); the generator uses $BENCH_PORT.
+stream_listeners() {
+	[ "${STREAMS:-}" = 1 ] || return 0
+	make_cert
+	# The kernel may hand out the port it just gave for $PORT again.
+	TLS_PORT=$PORT
+	for _ in $(seq 20); do
+		[ "$TLS_PORT" != "$PORT" ] && break
+		TLS_PORT=$(free_port)
+	done
+	[ "$TLS_PORT" != "$PORT" ] || { echo "compare.sh: no second free port" >&2; exit 1; }
+}
+
+# Waits for the TCP and TLS listeners too, with STREAMS=1.
+wait_streams() {
+	[ "${STREAMS:-}" = 1 ] || return 0
+	wait_ready "$1" "$PORT" tcp
+	wait_ready "$1" "$TLS_PORT" tls
+}
+
 # start_turnpike CPUS WORKERS
 start_turnpike() {
 	SERVER_NAME=turnpike
 	PORT=$(free_port)
+	stream_listeners
+	stream_conf=
+	if [ "${STREAMS:-}" = 1 ]; then
+		stream_conf="listen = tcp://127.0.0.1:$PORT
+listen = tls://127.0.0.1:$TLS_PORT
+tls-cert = $WORK/server.pem
+tls-key = $WORK/server.key"
+	fi
 	cat >"$WORK/turnpike.conf" <<CONF
 listen = udp://127.0.0.1:$PORT
 relay-address = 127.0.0.1
@@ -156,31 +211,41 @@ log-level = warning
 state-dir = $WORK/state
 pid-file = $WORK/turnpiked.pid
 ${LIMITS_CONF:-}
+$stream_conf
 CONF
 	# shellcheck disable=SC2046
 	$(pin "$1") "$TURNPIKED" -f -c "$WORK/turnpike.conf" >"$WORK/turnpike.log" 2>&1 &
 	SERVER_PID=$!
 	wait_ready turnpike
+	wait_streams turnpike
 }
 
 # start_coturn CPUS THREADS (THREADS "default": coturn's own choice).
 # In the foreground, no configuration file, its own database and pid file
-# in $WORK: never the system service.
+# in $WORK: never the system service. Without STREAMS=1, UDP only; with
+# it, TCP on the same port and TLS on $TLS_PORT, loopback only as the rest
+# (--listening-ip), with the test certificate.
 start_coturn() {
 	SERVER_NAME=coturn
 	PORT=$(free_port)
+	stream_listeners
 	threads=
 	[ "$2" = default ] || threads="--relay-threads $2"
+	transports="--no-tls --no-tcp"
+	if [ "${STREAMS:-}" = 1 ]; then
+		transports="--tls-listening-port $TLS_PORT --cert $WORK/server.pem --pkey $WORK/server.key"
+	fi
 	# shellcheck disable=SC2046,SC2086
 	$(pin "$1") "$TURNSERVER" -n --listening-ip 127.0.0.1 --listening-port "$PORT" \
 		--relay-ip 127.0.0.1 --min-port "$RELAY_MIN" --max-port "$RELAY_MAX" \
 		--lt-cred-mech --user "$USER_NAME:$PASSWORD" --realm "$REALM" \
-		--allow-loopback-peers --no-cli --no-tls --no-dtls --no-tcp \
+		--allow-loopback-peers --no-cli --no-dtls $transports \
 		--no-tcp-relay --no-rfc5780 --no-stun-backward-compatibility \
 		--userdb "$WORK/turndb" --pidfile "$WORK/turnserver.pid" \
 		--log-file stdout $threads ${LIMITS_ARGS:-} >"$WORK/coturn.log" 2>&1 &
 	SERVER_PID=$!
 	wait_ready coturn
+	wait_streams coturn
 }
 
 # run_once CPUS ARGS...: one turnpike-bench run; its RESULT line, or
@@ -189,7 +254,7 @@ run_once() {
 	cpus=$1
 	shift
 	# shellcheck disable=SC2046
-	if out=$(timeout 120 $(pin "$cpus") "$TURNPIKE_BENCH" -q -p "$PORT" \
+	if out=$(timeout 120 $(pin "$cpus") "$TURNPIKE_BENCH" -q -p "${BENCH_PORT:-$PORT}" \
 		-u "$USER_NAME" -w "$PASSWORD" --server-pid "$SERVER_PID" "$@" \
 		127.0.0.1 2>"$WORK/bench.err"); then
 		echo "$out" | grep '^RESULT '
@@ -271,9 +336,16 @@ search() {
 	[ -n "$line" ] || return 0
 	record "${prefix}_flat_out_pps" "$server" "$(get relayed_pps "$line")"
 	if passes "$line"; then
+		record "${prefix}_max_pps" "$server" "$(get relayed_pps "$line")"
+		if [ "${STREAMS:-}" = 1 ]; then
+			# TCP's flow control holds the generator to what the
+			# server takes: nothing is lost flat out, by design.
+			echo "    note: over a stream flat out loses nothing; ${prefix}_max_pps is ${prefix}_flat_out_pps" |
+				tee -a "$WORK/notes" >&2
+			return 0
+		fi
 		# Everything offered flat out arrived: the generator, not the
 		# server, set this rate; it is a lower bound.
-		record "${prefix}_max_pps" "$server" "$(get relayed_pps "$line")"
 		echo "    note: $server relayed all the generator offered flat out; ${prefix}_max_pps is a lower bound" |
 			tee -a "$WORK/notes" >&2
 		return 0
@@ -330,6 +402,24 @@ total-rate = 100Gbit"
 	record limited_us_per_pkt_at_120k "$server" "$(get server_us_per_pkt "$line")"
 	stop_server
 	LIMITS_CONF= LIMITS_ARGS=
+}
+
+# TURN over TCP and TLS per core (RFC 8656 §3.1): as the core scenario,
+# each client on a connection of its own to the server's tcp:// or
+# tls:// listener, relaying to the peer over UDP.
+scenario_stream() {
+	server=$1
+	STREAMS=1
+	start_"$server" "$SERVER_CPU" 1
+	for transport in tcp tls; do
+		BENCH_PORT=$PORT
+		[ "$transport" = tls ] && BENCH_PORT=$TLS_PORT
+		search "$server" "$transport" --transport "$transport"
+		line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE" --transport "$transport")
+		record "${transport}_us_per_pkt_at_20k" "$server" "$(get server_us_per_pkt "$line")"
+	done
+	stop_server
+	STREAMS='' BENCH_PORT=''
 }
 
 scenario_echo() {
@@ -427,6 +517,8 @@ echo_rtt_p50_us echo_rtt_p99_us echo_rtt_max_us echo_loss_pct echo_us_per_pkt
 send_flat_out_pps send_max_pps send_us_per_pkt_at_20k
 limited_flat_out_pps limited_max_pps limited_us_per_pkt_at_20k
 limited_us_per_pkt_at_120k
+tcp_flat_out_pps tcp_max_pps tcp_us_per_pkt_at_20k
+tls_flat_out_pps tls_max_pps tls_us_per_pkt_at_20k
 allocs_10_pps allocs_10_loss_pct allocs_10_us_per_pkt
 allocs_${BIG}_pps allocs_${BIG}_loss_pct allocs_${BIG}_us_per_pkt
 allocs_${BIG}_kib_per_alloc allocs_${BIG}_fds_per_alloc
@@ -434,7 +526,6 @@ allocs_per_s alloc_p50_us alloc_p99_us us_per_alloc
 machine_flat_out_pps machine_loss_pct machine_us_per_pkt
 noise_other_cpu_pct"
 SERVER_NAME=
-: "${SCENARIOS:=core echo send limits many alloc machine}"
 
 mkdir -p "$WORK/results"
 START=$(date +%s)
@@ -463,6 +554,7 @@ echo "*_pps: relayed packets per second; *_us_per_pkt, us_per_alloc: server CPU"
 echo "microseconds per relayed packet or per allocation; *_us: latency;"
 echo "noise_other_cpu_pct: CPU that other processes used during the runs, in % of a core."
 echo "limited_*: rate limits set at every level but never binding (coturn: --max-bps, --bps-capacity)."
+echo "tcp_*, tls_*: clients over TCP and TLS, the peer over UDP; relayed pps counts what arrived while the senders ran."
 echo "Medians of $REPS repetition(s); ratio = turnpike / coturn; $(($(date +%s) - START)) s in all."
 on=$(median "$WORK/results/limited_max_pps.turnpike")
 off=$(median "$WORK/results/channel_max_pps.turnpike")

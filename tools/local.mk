@@ -10,10 +10,11 @@ turnpike_bench_SOURCES = \
 	tools/bench/alloc.c \
 	tools/bench/limiter.c \
 	tools/bench/traffic.c \
+	tools/bench/stream.c \
 	tools/bench/peer.c \
 	tools/bench/procstat.c \
 	tools/bench/hist.c
-turnpike_bench_CPPFLAGS = $(AM_CPPFLAGS)
+turnpike_bench_CPPFLAGS = $(AM_CPPFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS)
 turnpike_bench_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 turnpike_bench_LDADD = $(TURNPIKE_LIBS) -lpthread
 

@@ -2,16 +2,25 @@
 # turnpike-bench against turnpiked on loopback: a second of one-way
 # ChannelData, echo, Send indications and REST API credentials, and a short
 # allocation-rate run, each ending in a RESULT line that parses and relayed
-# something. Wrong credentials, a port where nothing listens, a server that
-# never answers and a target off loopback end in a non-zero exit with a
-# message, within a bounded time. This checks the tool, not performance.
+# something; the same over TCP and TLS (--transport). Wrong credentials, a
+# port where nothing listens, a server that never answers, a certificate
+# that does not verify, an unknown transport and a target off loopback end
+# in a non-zero exit with a message, within a bounded time. This checks the
+# tool, not performance.
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKE_BENCH:=$(pwd)/turnpike-bench}"
 [ -x "$TURNPIKE_BENCH" ] || fail "turnpike-bench is not built: $TURNPIKE_BENCH"
 
+make_cert server
+make_cert other
 PORT=$(free_port)
+TLS_PORT=$(free_port)
 SECRET=bench-secret-$$
 write_config "$WORK/turnpike.conf" "relay-address = 127.0.0.1
+listen = tcp://127.0.0.1:$PORT
+listen = tls://127.0.0.1:$TLS_PORT
+tls-cert = $WORK/server.pem
+tls-key = $WORK/server.key
 user = bench:bench-pw
 auth-secret = $SECRET
 allow-peer = 127.0.0.0/8
@@ -35,11 +44,12 @@ number() {
 	value "$2" "$3" | grep -Eq '^[0-9]+(\.[0-9]+)?$' || fail "$1: $2 in: $3"
 }
 
-# run_bench NAME ARGS...: a run that must succeed; sets LINE.
+# run_bench NAME ARGS...: a run that must succeed, on $BENCH_PORT
+# (default $PORT); sets LINE.
 run_bench() {
 	name=$1
 	shift
-	out=$(timeout 30 "$TURNPIKE_BENCH" -p "$PORT" \
+	out=$(timeout 30 "$TURNPIKE_BENCH" -p "${BENCH_PORT:-$PORT}" \
 		--server-pid "$TURNPIKED_PID" "$@" 127.0.0.1 2>"$WORK/bench.err") ||
 		fail "$name: turnpike-bench failed: $(cat "$WORK/bench.err")"
 	LINE=$(echo "$out" | grep '^RESULT ' | tail -n 1)
@@ -86,20 +96,67 @@ run_bench "alloc" -u bench -w bench-pw -m alloc -n 50 -c 4
 positive alloc allocs_per_s "$LINE"
 positive alloc lat_p99_us "$LINE"
 
+# TCP and TLS: each client on a connection of its own, the peer on UDP.
+for transport in tcp tls; do
+	BENCH_PORT=$PORT
+	[ "$transport" = tls ] && BENCH_PORT=$TLS_PORT
+	# Odd sizes: ChannelData is padded on a stream, both ways.
+	for mode in "" "--echo -S 101" "-s --echo -S 37"; do
+		# shellcheck disable=SC2086
+		run_bench "$transport ${mode:-one-way}" --transport "$transport" \
+			-u bench -w bench-pw -a 4 -d 1 -r 5000 $mode
+		[ "$(value client "$LINE")" = "$transport" ] || fail "$transport: not client=$transport: $LINE"
+		positive "$transport $mode" relayed "$LINE"
+		positive "$transport $mode" sent "$LINE"
+		number "$transport $mode" relayed_late "$LINE"
+		[ "$(value malformed "$LINE")" = 0 ] || fail "$transport: malformed frames: $LINE"
+		case $mode in *echo*)
+			positive "$transport $mode" echoed "$LINE"
+			positive "$transport $mode" rtt_p50_us "$LINE" ;;
+		esac
+	done
+	run_bench "$transport flat out, 2 senders" --transport "$transport" \
+		-W "$SECRET" -a 4 -T 2 -d 1 -S 1001
+	positive "$transport flat out" relayed_pps "$LINE"
+	run_bench "$transport alloc" --transport "$transport" -u bench -w bench-pw \
+		-m alloc -n 20 -c 4
+	[ "$(value "done" "$LINE")" = 20 ] || fail "$transport alloc: not 20 cycles: $LINE"
+	[ "$(value client "$LINE")" = "$transport" ] || fail "$transport alloc: $LINE"
+done
+run_bench "tls, verified" --transport tls --ca "$WORK/server.pem" \
+	-u bench -w bench-pw -a 2 -d 0.5
+BENCH_PORT=
+
 must_fail "wrong password" 10 "401" -p "$PORT" -u bench -w wrong -d 1 127.0.0.1
 must_fail "wrong secret" 10 "401" -p "$PORT" -W wrong -m alloc -n 5 127.0.0.1
 must_fail "nothing listening" 10 "refused" -p "$(free_port)" -u bench -w bench-pw 127.0.0.1
+must_fail "wrong password, tcp" 10 "401" --transport tcp -p "$PORT" -u bench -w wrong -d 1 127.0.0.1
+must_fail "wrong password, tls" 10 "401" --transport tls -p "$TLS_PORT" -u bench -w wrong -d 1 127.0.0.1
+must_fail "nothing listening, tcp" 10 "refused" --transport tcp -p "$(free_port)" -u bench -w bench-pw 127.0.0.1
+must_fail "another certificate" 10 "certificate" --transport tls --ca "$WORK/other.pem" \
+	-p "$TLS_PORT" -u bench -w bench-pw 127.0.0.1
+must_fail "bad transport" 2 "--transport" --transport bogus -u bench -w bench-pw 127.0.0.1
+must_fail "--ca without tls" 2 "--ca" --transport tcp --ca "$WORK/server.pem" -u bench -w bench-pw 127.0.0.1
 
-# A server that never answers: a bound socket nobody reads.
+# A server that never answers: a bound UDP socket nobody reads, and on the
+# same port a TCP listener whose connections the kernel accepts and nobody
+# reads either.
 SILENT_PORT=$(free_port)
 "$PYTHON" -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.bind(("127.0.0.1", int(sys.argv[1])))
+t.listen(64)
 time.sleep(20)' "$SILENT_PORT" &
 SILENT_PID=$!
 trap 'kill $SILENT_PID 2>/dev/null || true; cleanup' EXIT INT TERM
 sleep 0.3
 must_fail "silent server" 6 "no answer" -p "$SILENT_PORT" -u bench -w bench-pw -t 1 127.0.0.1
+must_fail "silent server, tcp" 6 "no answer" --transport tcp -p "$SILENT_PORT" \
+	-u bench -w bench-pw -t 1 127.0.0.1
+must_fail "silent server, tls" 6 "no answer" --transport tls -p "$SILENT_PORT" \
+	-u bench -w bench-pw -t 1 127.0.0.1
 kill "$SILENT_PID" 2>/dev/null || true
 
 must_fail "off loopback" 2 "loopback" -u bench -w bench-pw 192.0.2.1

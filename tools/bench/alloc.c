@@ -31,7 +31,7 @@ struct pool_thread {
 
 struct pool {
 	const struct bench_options *options;
-	const struct bench_credentials *credentials;
+	const struct bench_access *access;
 	const struct sockaddr *peer;
 	struct bench_client *clients; /* setup and teardown: one per index */
 	unsigned count;
@@ -109,12 +109,12 @@ static int pool_run(struct pool *pool, struct hist *latency, unsigned *done)
 }
 
 static void pool_init(struct pool *pool, const struct bench_options *options,
-                      const struct bench_credentials *credentials,
+                      const struct bench_access *access,
                       const struct sockaddr *peer)
 {
 	memset(pool, 0, sizeof(*pool));
 	pool->options = options;
-	pool->credentials = credentials;
+	pool->access = access;
 	pool->peer = peer;
 	if (getrandom(&pool->source_base, sizeof(pool->source_base), 0) !=
 	    sizeof(pool->source_base))
@@ -172,7 +172,7 @@ static int setup_job(struct pool *pool, struct pool_thread *self,
 	int err;
 
 	err = client_open(c, (const struct sockaddr *)&options->server,
-	                  source_for(pool, index, &source), pool->credentials,
+	                  source_for(pool, index, &source), pool->access,
 	                  options->timeout);
 	if (err == 0)
 		err = prepare(c, pool->peer, !options->send_indications);
@@ -182,15 +182,14 @@ static int setup_job(struct pool *pool, struct pool_thread *self,
 }
 
 int alloc_setup(const struct bench_options *options,
-                const struct bench_credentials *credentials,
-                const struct sockaddr *peer, struct bench_client *clients,
-                char *error, size_t error_size)
+                const struct bench_access *access, const struct sockaddr *peer,
+                struct bench_client *clients, char *error, size_t error_size)
 {
 	struct pool pool;
 	unsigned done;
 	int err;
 
-	pool_init(&pool, options, credentials, peer);
+	pool_init(&pool, options, access, peer);
 	pool.clients = clients;
 	pool.count = options->allocations;
 	pool.job = setup_job;
@@ -247,7 +246,7 @@ static int cycle_job(struct pool *pool, struct pool_thread *self,
 	int err;
 
 	err = client_open(&c, (const struct sockaddr *)&options->server,
-	                  source_for(pool, index, &source), pool->credentials,
+	                  source_for(pool, index, &source), pool->access,
 	                  options->timeout);
 	if (err == 0)
 		err = prepare(&c, pool->peer, true);
@@ -267,15 +266,14 @@ static int cycle_job(struct pool *pool, struct pool_thread *self,
 }
 
 int alloc_cycles(const struct bench_options *options,
-                 const struct bench_credentials *credentials,
-                 const struct sockaddr *peer, struct alloc_result *result,
-                 char *error, size_t error_size)
+                 const struct bench_access *access, const struct sockaddr *peer,
+                 struct alloc_result *result, char *error, size_t error_size)
 {
 	struct pool pool;
 	uint64_t start;
 	int err;
 
-	pool_init(&pool, options, credentials, peer);
+	pool_init(&pool, options, access, peer);
 	pool.count = options->count;
 	pool.job = cycle_job;
 	memset(result, 0, sizeof(*result));

@@ -2,9 +2,9 @@
  * turnpike-bench: a TURN load generator. The parts talk through this
  * private header: the command line (main.c), the two modes (run.c) and
  * their report (report.c), the STUN/TURN client (client.c), the setup and
- * allocation-rate pools (alloc.c), the traffic threads (traffic.c), the
- * peer (peer.c), the server's CPU from /proc (procstat.c) and latency
- * histograms (hist.c).
+ * allocation-rate pools (alloc.c), the traffic threads (traffic.c), TCP
+ * and TLS connections (stream.c), the peer (peer.c), the server's CPU from
+ * /proc (procstat.c) and latency histograms (hist.c).
  *
  * Functions return 0 or a positive errno value, and say what went wrong in
  * an error buffer the caller owns when there is more to say than errno.
@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+#include <openssl/ssl.h>
 
 #include "turnpike/stun.h"
 
@@ -38,10 +40,22 @@
  * numbers (RFC 8656 §12), so one number serves them all. */
 #define BENCH_CHANNEL 0x4000
 
+/* The largest frame a client sends or receives with payloads of p bytes:
+ * a Send or Data indication's header and attributes, with room to spare,
+ * around the payload padded to 4. */
+#define BENCH_FRAME_MAX(p) ((((size_t)(p) + 3u) & ~(size_t)3u) + 128u)
+
 enum bench_mode {
 	BENCH_MODE_FLOW,
 	BENCH_MODE_ALLOC,
 	BENCH_MODE_LIMITER,
+};
+
+/* How clients reach the server (RFC 8656 §3.1). */
+enum bench_transport {
+	BENCH_TRANSPORT_UDP,
+	BENCH_TRANSPORT_TCP,
+	BENCH_TRANSPORT_TLS,
 };
 
 /* The command line, checked; immutable once parsed. */
@@ -52,6 +66,9 @@ struct bench_options {
 	const char *password;
 	const char *secret;
 	enum bench_mode mode;
+	enum bench_transport transport;
+	const char *ca_file; /* TLS: verify the server against it; NULL: no
+	                        verification */
 	unsigned allocations;
 	unsigned payload;
 	double duration;
@@ -77,6 +94,19 @@ struct bench_credentials {
 	char password[STUN_USERNAME_MAX + 1];
 };
 
+/* What every client of a run shares, made once by main() from the
+ * options: the credentials, the transport and, over TLS, the client
+ * context (OpenSSL lets threads share an SSL_CTX once it is set up). */
+struct bench_access {
+	struct bench_credentials credentials;
+	enum bench_transport transport;
+	SSL_CTX *tls;     /* owned by main(); NULL but over TLS */
+	size_t frame_max; /* BENCH_FRAME_MAX(payload) */
+};
+
+/* "udp", "tcp" or "tls". */
+const char *bench_transport_name(enum bench_transport transport);
+
 /* hist.c: a log-linear histogram of nanoseconds, within 1.6 %. */
 #define HIST_SUB_BITS 6
 #define HIST_SUB      (1u << HIST_SUB_BITS)
@@ -92,10 +122,14 @@ void hist_merge(struct hist *into, const struct hist *from);
  * empty. */
 uint64_t hist_quantile(const struct hist *h, double q);
 
-/* client.c: one TURN client on its own connected UDP socket. */
+struct stream;
+
+/* client.c: one TURN client on its own connected UDP socket, or on its own
+ * TCP or TLS connection (stream.c). */
 struct bench_client {
-	int fd;
-	const struct bench_credentials *credentials; /* borrowed */
+	int fd; /* the socket; owned by stream when there is one */
+	struct stream *stream;             /* owned; NULL over UDP */
+	const struct bench_access *access; /* borrowed */
 	double timeout;
 	uint64_t rng;
 	char realm[STUN_REALM_MAX_BYTES + 1];
@@ -108,10 +142,12 @@ struct bench_client {
 };
 
 /* Opens the socket, bound to local (NULL: any address) and connected to
- * server. */
+ * server; over TCP and TLS the connection is made (and the handshake done)
+ * within the timeout. Returns 0, or an errno value with c->error:
+ * ECONNREFUSED, ETIMEDOUT, EPROTO (the TLS handshake failed). */
 int client_open(struct bench_client *c, const struct sockaddr *server,
-                const struct sockaddr *local,
-                const struct bench_credentials *credentials, double timeout);
+                const struct sockaddr *local, const struct bench_access *access,
+                double timeout);
 /* Allocate (RFC 8656 §7) with long-term authentication: an
  * unauthenticated request, the 401's REALM and NONCE, then the signed
  * request (and again on 438). family is the peer's (AF_INET/AF_INET6).
@@ -126,12 +162,54 @@ int client_channel_bind(struct bench_client *c, uint16_t channel,
 int client_refresh(struct bench_client *c, uint32_t lifetime);
 void client_close(struct bench_client *c);
 
+/* stream.c: TCP and TLS connections with RFC 8656 §12.5 framing. */
+/* The TLS client context for the options (TLS 1.2 and later; the server's
+ * certificate verified against options->ca_file when it is set, not at
+ * all otherwise). Returns 0 and *out (owned: SSL_CTX_free()), or EINVAL
+ * with the reason in error. */
+int stream_tls_context(const struct bench_options *options, SSL_CTX **out,
+                       char *error, size_t error_size);
+/* client_open()'s part over TCP and TLS: sets c->stream and c->fd, or
+ * c->error. Nonblocking from then on. */
+int stream_open(struct bench_client *c, const struct sockaddr *server,
+                const struct sockaddr *local);
+/* Closes the connection (close_notify, not waited for) and frees it. */
+void stream_close(struct stream *s);
+/* Writes all of buf by the deadline (monotonic ns): 0, ETIMEDOUT, or
+ * ECONNRESET/EPIPE/EPROTO when the connection failed. */
+int stream_write_all(struct stream *s, const uint8_t *buf, size_t len,
+                     uint64_t deadline);
+/* The next whole frame (STUN message or ChannelData with its padding),
+ * waiting for it until the deadline. *frame points into the stream's
+ * buffer until the next call. Returns 0; ETIMEDOUT; ECONNRESET when the
+ * server closed the connection; EBADMSG when the stream is not STUN
+ * framing or a frame is longer than the stream's buffer. */
+int stream_next_frame(struct stream *s, uint64_t deadline,
+                      const uint8_t **frame, size_t *frame_len);
+/* The sender's write: count frames of frame_len bytes each, back to back
+ * in batch, without waiting. *taken frames were handed to the transport;
+ * the rest were not (a full socket buffer, like a UDP send that the
+ * kernel did not take). A frame half written stays queued in the stream
+ * and goes first at the next call. Returns 0, EAGAIN when nothing could
+ * be written, or an error of the connection. */
+int stream_send(struct stream *s, const uint8_t *batch, size_t frame_len,
+                unsigned count, unsigned *taken);
+/* At the end of sending: writes what stream_send() left queued, waiting
+ * for the socket until the deadline, and returns how many frames of it
+ * still could not be written. */
+unsigned stream_finish(struct stream *s, uint64_t deadline);
+/* The receiver's read: delivers every whole frame that has arrived, in
+ * order, without waiting. Returns 0 once the socket is drained (or after a
+ * bounded number of reads), or ECONNRESET or EBADMSG (as
+ * stream_next_frame()): read no more from it then. */
+typedef void stream_frame_fn(void *arg, const uint8_t *frame, size_t len);
+int stream_receive(struct stream *s, stream_frame_fn *deliver, void *arg);
+
 /* alloc.c: setup and teardown of the flow mode's allocations, with
  * options->concurrency threads; the allocation-rate mode. */
 int alloc_setup(const struct bench_options *options,
-                const struct bench_credentials *credentials,
-                const struct sockaddr *peer, struct bench_client *clients,
-                char *error, size_t error_size);
+                const struct bench_access *access, const struct sockaddr *peer,
+                struct bench_client *clients, char *error, size_t error_size);
 /* Deletes the allocations (Refresh 0) and closes the sockets; failures
  * are counted, not fatal: the server lets allocations expire anyway. */
 unsigned alloc_teardown(const struct bench_options *options,
@@ -143,9 +221,8 @@ struct alloc_result {
 	struct hist latency;
 };
 int alloc_cycles(const struct bench_options *options,
-                 const struct bench_credentials *credentials,
-                 const struct sockaddr *peer, struct alloc_result *result,
-                 char *error, size_t error_size);
+                 const struct bench_access *access, const struct sockaddr *peer,
+                 struct alloc_result *result, char *error, size_t error_size);
 
 /* peer.c: the peer on loopback. As a sink, a socket filter drops every
  * datagram in the kernel and arrivals are read from the socket's drop
@@ -232,6 +309,10 @@ int procstat_machine(struct procstat_machine *m);
 struct report {
 	double seconds;
 	uint64_t sent, send_errors, peer, echoed, malformed;
+	/* Of peer and echoed, those counted by the time the senders had
+	 * stopped: the rest was queued in the server or, over TCP and TLS,
+	 * in the connections. */
+	uint64_t peer_by_end, echoed_by_end;
 	int send_error;
 	bool filter_counted;
 	bool have_cpu;
@@ -250,14 +331,14 @@ struct report {
 /* run.c: the two modes; they print the report. Return 0, or an errno
  * value after printing why. */
 int run_flow(const struct bench_options *options,
-             const struct bench_credentials *credentials,
-             const struct procstat *ps, struct report *r);
+             const struct bench_access *access, const struct procstat *ps,
+             struct report *r);
 /* limiter.c: the rate limiter's CPU cost per packet, in process. */
 int run_limiter(const struct bench_options *options);
 
 int run_alloc(const struct bench_options *options,
-              const struct bench_credentials *credentials,
-              const struct procstat *ps, struct report *r);
+              const struct bench_access *access, const struct procstat *ps,
+              struct report *r);
 
 /* report.c: a readable summary (unless quiet), then the RESULT line. */
 void report_flow(const struct bench_options *options, const struct report *r);

@@ -1,9 +1,11 @@
 /*
- * A TURN client over UDP (RFC 8656), just enough to set up relaying:
- * Allocate with long-term credentials (RFC 8489 §9.2), CreatePermission,
- * ChannelBind and Refresh. Each request is retransmitted until an answer
- * comes or the client's timeout has passed, so that a silent server is an
- * error after a bounded wait, never a hang.
+ * A TURN client over UDP, TCP or TLS (RFC 8656), just enough to set up
+ * relaying: Allocate with long-term credentials (RFC 8489 §9.2),
+ * CreatePermission, ChannelBind and Refresh. Over UDP each request is
+ * retransmitted until an answer comes or the client's timeout has passed;
+ * over a stream it is sent once (RFC 8489 §6.2.2) and waited for as long.
+ * Either way a silent server is an error after a bounded wait, never a
+ * hang.
  */
 #include "config.h"
 
@@ -57,15 +59,17 @@ static void make_tid(struct bench_client *c, uint8_t tid[STUN_TID_SIZE])
 }
 
 int client_open(struct bench_client *c, const struct sockaddr *server,
-                const struct sockaddr *local,
-                const struct bench_credentials *credentials, double timeout)
+                const struct sockaddr *local, const struct bench_access *access,
+                double timeout)
 {
 	memset(c, 0, sizeof(*c));
-	c->credentials = credentials;
+	c->access = access;
 	c->timeout = timeout;
 	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) ||
 	    c->rng == 0)
 		c->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)bench_now_ns();
+	if (access->transport != BENCH_TRANSPORT_UDP)
+		return stream_open(c, server, local);
 	c->fd = socket(server->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		int err = errno;
@@ -90,8 +94,11 @@ int client_open(struct bench_client *c, const struct sockaddr *server,
 
 void client_close(struct bench_client *c)
 {
-	if (c->fd >= 0)
+	if (c->stream != NULL)
+		stream_close(c->stream);
+	else if (c->fd >= 0)
 		close(c->fd);
+	c->stream = NULL;
 	c->fd = -1;
 	/* The key is worth nothing outside a benchmark, but still a key. */
 	memset(c->key, 0, sizeof(c->key));
@@ -100,7 +107,7 @@ void client_close(struct bench_client *c)
 static int build(struct bench_client *c, const struct request *req,
                  const uint8_t *tid, bool sign, uint8_t *buf, size_t *len)
 {
-	const struct bench_credentials *cred = c->credentials;
+	const struct bench_credentials *cred = &c->access->credentials;
 	struct stun_writer w;
 
 	stun_writer_init(&w, buf, REQUEST_SIZE, req->method, STUN_CLASS_REQUEST,
@@ -142,8 +149,22 @@ static int wait_readable(int fd, uint64_t deadline)
 	return ppoll(&pfd, 1, &ts, NULL);
 }
 
+/* 0 when the n bytes in r->buf are the response to tid (decoded into
+ * r->msg); EAGAIN when they are something else (a late answer, relayed
+ * data). */
+static int match(const uint8_t *tid, struct response *r, size_t n)
+{
+	if (stun_msg_decode(&r->msg, r->buf, n) != 0 ||
+	    memcmp(r->msg.transaction_id, tid, STUN_TID_SIZE) != 0)
+		return EAGAIN;
+	if (r->msg.class != STUN_CLASS_SUCCESS &&
+	    r->msg.class != STUN_CLASS_ERROR)
+		return EAGAIN;
+	return 0;
+}
+
 /* Reads one datagram; 0 and the decoded response to tid, EAGAIN when it was
- * something else (a late answer, relayed data), or a socket error. */
+ * something else, or a socket error. */
 static int receive(struct bench_client *c, const uint8_t *tid,
                    struct response *r)
 {
@@ -152,13 +173,39 @@ static int receive(struct bench_client *c, const uint8_t *tid,
 	n = recv(c->fd, r->buf, sizeof(r->buf), MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EINTR ? EAGAIN : errno;
-	if (stun_msg_decode(&r->msg, r->buf, (size_t)n) != 0 ||
-	    memcmp(r->msg.transaction_id, tid, STUN_TID_SIZE) != 0)
-		return EAGAIN;
-	if (r->msg.class != STUN_CLASS_SUCCESS &&
-	    r->msg.class != STUN_CLASS_ERROR)
-		return EAGAIN;
-	return 0;
+	return match(tid, r, (size_t)n);
+}
+
+/* Over a stream: the request once, then frames until the one that answers
+ * it. */
+static int exchange_stream(struct bench_client *c, const uint8_t *buf,
+                           size_t len, const uint8_t *tid, struct response *r)
+{
+	uint64_t deadline = bench_now_ns() + (uint64_t)(c->timeout * 1e9);
+	const uint8_t *frame;
+	size_t frame_len;
+	int err;
+
+	err = stream_write_all(c->stream, buf, len, deadline);
+	while (err == 0) {
+		err =
+		    stream_next_frame(c->stream, deadline, &frame, &frame_len);
+		if (err != 0 || frame_len > sizeof(r->buf))
+			continue;
+		memcpy(r->buf, frame, frame_len);
+		if (match(tid, r, frame_len) == 0)
+			return 0;
+	}
+	if (err == ETIMEDOUT)
+		snprintf(c->error, sizeof(c->error), "no answer in %.1f s",
+		         c->timeout);
+	else if (err == ECONNRESET || err == EPIPE)
+		snprintf(c->error, sizeof(c->error),
+		         "the server closed the connection");
+	else if (err == EBADMSG)
+		snprintf(c->error, sizeof(c->error),
+		         "the server's stream is not STUN framing");
+	return err;
 }
 
 /* Sends a request and waits for its response, retransmitting with a
@@ -171,6 +218,8 @@ static int exchange(struct bench_client *c, const uint8_t *buf, size_t len,
 	unsigned sent = 0;
 	int err;
 
+	if (c->stream != NULL)
+		return exchange_stream(c, buf, len, tid, r);
 	for (;;) {
 		uint64_t now = bench_now_ns();
 
@@ -199,7 +248,7 @@ static int exchange(struct bench_client *c, const uint8_t *buf, size_t len,
 /* Takes REALM and NONCE from a 401 or 438 and derives the key. */
 static int take_challenge(struct bench_client *c, const struct stun_msg *msg)
 {
-	const struct bench_credentials *cred = c->credentials;
+	const struct bench_credentials *cred = &c->access->credentials;
 	const struct stun_attr *realm, *nonce;
 	bool same_realm;
 

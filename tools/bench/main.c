@@ -1,6 +1,6 @@
 /*
- * turnpike-bench: the command line, credentials and descriptors; then one
- * of the two modes (run.c).
+ * turnpike-bench: the command line, credentials, the TLS context and
+ * descriptors; then one of the modes (run.c, limiter.c).
  */
 #include "config.h"
 
@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ enum long_only {
 	OPT_SERVER_NAME,
 	OPT_PEER,
 	OPT_ALLOW_REMOTE,
+	OPT_TRANSPORT,
+	OPT_CA,
 };
 
 uint64_t bench_now_ns(void)
@@ -40,6 +43,18 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *bench_transport_name(enum bench_transport transport)
+{
+	switch (transport) {
+	case BENCH_TRANSPORT_TCP:
+		return "tcp";
+	case BENCH_TRANSPORT_TLS:
+		return "tls";
+	default:
+		return "udp";
+	}
 }
 
 static void usage(FILE *out)
@@ -51,8 +66,9 @@ static void usage(FILE *out)
 	        "[-w password | -W secret]\n"
 	        "\t[-m flow | alloc | limiter] [-n count] [-c concurrency] "
 	        "[--peer address]\n"
-	        "\t[--server-pid pid] [--server-name name] [--allow-remote] "
-	        "address\n");
+	        "\t[--transport udp | tcp | tls] [--ca file] "
+	        "[--server-pid pid]\n"
+	        "\t[--server-name name] [--allow-remote] address\n");
 }
 
 static int bad(const char *what, const char *value)
@@ -225,6 +241,19 @@ static int parse_option(int ch, const char *arg, struct bench_options *o,
 	case OPT_ALLOW_REMOTE:
 		o->allow_remote = true;
 		return 0;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "udp") == 0)
+			o->transport = BENCH_TRANSPORT_UDP;
+		else if (strcmp(arg, "tcp") == 0)
+			o->transport = BENCH_TRANSPORT_TCP;
+		else if (strcmp(arg, "tls") == 0)
+			o->transport = BENCH_TRANSPORT_TLS;
+		else
+			return bad("--transport wants udp, tcp or tls", arg);
+		return 0;
+	case OPT_CA:
+		o->ca_file = arg;
+		return 0;
 	default:
 		usage(stderr);
 		return EINVAL;
@@ -255,6 +284,11 @@ static int check_options(struct bench_options *o, const char *host,
 		fprintf(stderr, "turnpike-bench: -w needs a user name (-u)\n");
 		return EINVAL;
 	}
+	if (o->ca_file != NULL && o->transport != BENCH_TRANSPORT_TLS) {
+		fprintf(stderr, "turnpike-bench: --ca goes with --transport "
+		                "tls\n");
+		return EINVAL;
+	}
 	return 0;
 }
 
@@ -283,6 +317,8 @@ static int parse_options(int argc, char **argv, struct bench_options *o)
 	    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	    {"peer", required_argument, NULL, OPT_PEER},
 	    {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
+	    {"transport", required_argument, NULL, OPT_TRANSPORT},
+	    {"ca", required_argument, NULL, OPT_CA},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *port = DEFAULT_PORT, *peer = "127.0.0.1";
@@ -382,36 +418,72 @@ static int check_relayed(const struct bench_options *o, const struct report *r)
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* What the clients share: credentials, and the TLS context over TLS.
+ * EXIT_USAGE or 1 after printing why; 0. */
+static int make_access(const struct bench_options *o,
+                       struct bench_access *access)
 {
-	struct bench_credentials cred;
-	struct bench_options o;
-	struct report r = {0};
 	char error[BENCH_ERROR_SIZE];
-	struct procstat ps;
-	int err;
 
-	if (parse_options(argc, argv, &o) != 0)
-		return EXIT_USAGE;
-	if (o.mode == BENCH_MODE_LIMITER)
-		return run_limiter(&o) == 0 ? 0 : 1;
-	if (make_credentials(&o, &cred) != 0) {
+	memset(access, 0, sizeof(*access));
+	access->transport = o->transport;
+	access->frame_max = BENCH_FRAME_MAX(o->payload);
+	if (make_credentials(o, &access->credentials) != 0) {
 		fprintf(stderr, "turnpike-bench: cannot make credentials\n");
 		return EXIT_USAGE;
 	}
-	if (raise_nofile(o.mode == BENCH_MODE_FLOW ? o.allocations
-	                                           : o.concurrency) != 0)
+	if (o->transport == BENCH_TRANSPORT_UDP)
+		return 0;
+	/* A server that closes a connection must not kill the generator
+	 * in the middle of a write: EPIPE is reported instead. */
+	signal(SIGPIPE, SIG_IGN);
+	if (o->transport == BENCH_TRANSPORT_TLS &&
+	    stream_tls_context(o, &access->tls, error, sizeof(error)) != 0) {
+		fprintf(stderr, "turnpike-bench: %s\n", error);
+		return o->ca_file != NULL ? EXIT_USAGE : 1;
+	}
+	return 0;
+}
+
+static int run(const struct bench_options *o, const struct bench_access *a)
+{
+	char error[BENCH_ERROR_SIZE];
+	struct report r = {0};
+	struct procstat ps;
+	int err;
+
+	if (raise_nofile(o->mode == BENCH_MODE_FLOW ? o->allocations
+	                                            : o->concurrency) != 0)
 		return 1;
-	err = procstat_find(&ps, &o, error, sizeof(error));
+	err = procstat_find(&ps, o, error, sizeof(error));
 	if (err != 0) {
 		fprintf(stderr, "turnpike-bench: %s\n", error);
 		return 1;
 	}
 	r.have_cpu = ps.count > 0;
 	r.processes = (unsigned)ps.count;
-	if (o.mode == BENCH_MODE_ALLOC)
-		return run_alloc(&o, &cred, &ps, &r) == 0 ? 0 : 1;
-	if (run_flow(&o, &cred, &ps, &r) != 0)
+	if (o->mode == BENCH_MODE_ALLOC)
+		return run_alloc(o, a, &ps, &r) == 0 ? 0 : 1;
+	if (run_flow(o, a, &ps, &r) != 0)
 		return 1;
-	return check_relayed(&o, &r);
+	return check_relayed(o, &r);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_options o;
+	struct bench_access access;
+	int status;
+
+	if (parse_options(argc, argv, &o) != 0)
+		return EXIT_USAGE;
+	if (o.mode == BENCH_MODE_LIMITER)
+		return run_limiter(&o) == 0 ? 0 : 1;
+	status = make_access(&o, &access);
+	if (status == 0)
+		status = run(&o, &access);
+	SSL_CTX_free(access.tls);
+	OPENSSL_cleanse(access.credentials.password,
+	                sizeof(access.credentials.password));
+	return status;
 }

@@ -115,6 +115,8 @@ static int measure(const struct bench_options *o, struct peer *peer,
 		sleep_ns(POLL_NS);
 	}
 	traffic_wait_sender(t);
+	r->peer_by_end = peer_arrivals(peer) - base;
+	r->echoed_by_end = traffic_echoed(t);
 	drain(peer, t);
 	window_close(ps, &w, r);
 	r->peer = peer_arrivals(peer) - base;
@@ -149,9 +151,8 @@ static int flow_window(const struct bench_options *o, const struct procstat *ps,
 	return err;
 }
 
-int run_flow(const struct bench_options *o,
-             const struct bench_credentials *cred, const struct procstat *ps,
-             struct report *r)
+int run_flow(const struct bench_options *o, const struct bench_access *access,
+             const struct procstat *ps, struct report *r)
 {
 	struct bench_client *clients;
 	char error[BENCH_ERROR_SIZE];
@@ -180,7 +181,7 @@ int run_flow(const struct bench_options *o,
 	for (i = 0; i < o->allocations; i++)
 		clients[i].fd = -1;
 	procstat_memory(ps, &r->rss_before, &r->fds_before);
-	err = alloc_setup(o, cred, (struct sockaddr *)&peer.addr, clients,
+	err = alloc_setup(o, access, (struct sockaddr *)&peer.addr, clients,
 	                  error, sizeof(error));
 	if (err != 0)
 		print_failure(o, error);
@@ -202,9 +203,8 @@ int run_flow(const struct bench_options *o,
 	return err;
 }
 
-int run_alloc(const struct bench_options *o,
-              const struct bench_credentials *cred, const struct procstat *ps,
-              struct report *r)
+int run_alloc(const struct bench_options *o, const struct bench_access *access,
+              const struct procstat *ps, struct report *r)
 {
 	struct alloc_result result;
 	char error[BENCH_ERROR_SIZE], text[BENCH_ERROR_SIZE + 32];
@@ -214,7 +214,7 @@ int run_alloc(const struct bench_options *o,
 
 	net_addr_set_port((struct sockaddr *)&peer, ALLOC_PEER_PORT);
 	window_open(ps, r, &w);
-	err = alloc_cycles(o, cred, (struct sockaddr *)&peer, &result, error,
+	err = alloc_cycles(o, access, (struct sockaddr *)&peer, &result, error,
 	                   sizeof(error));
 	window_close(ps, &w, r);
 	if (err != 0) {

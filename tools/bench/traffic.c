@@ -1,15 +1,19 @@
 /*
  * The traffic threads. Each sender goes round its share of the
- * allocations (every n-th, for n senders), one sendmmsg() batch per client
- * socket, flat out or paced to its share of the total rate; every payload
- * carries its send time, a sequence number and the index of its
- * allocation. In echo mode a receiver thread waits on all client sockets
- * with epoll, drains them with recvmmsg() and records each round trip in a
- * histogram. No thread allocates, locks or logs once running.
+ * allocations (every n-th, for n senders), one batch per client in turn,
+ * flat out or paced to its share of the total rate: over UDP a sendmmsg()
+ * of a datagram each, over TCP and TLS one write of the frames back to
+ * back (stream.c). Every payload carries its send time, a sequence number
+ * and the index of its allocation. In echo mode a receiver thread waits
+ * on all client sockets with epoll, drains them (recvmmsg() batches, or
+ * the frames a stream has delivered) and records each round trip in a
+ * histogram. No thread allocates, locks (but for TLS, see stream.c) or
+ * logs once running.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +27,11 @@
 #define EPOLL_EVENTS   64
 #define STOP_CHECK_MS  50
 #define START_DELAY_NS 2000000ull
+/* Flat out over streams, when no connection takes more: how long to wait
+ * for one to become writable before trying them all again. */
+#define BLOCKED_WAIT_MS 5
+/* At the end, how long a stream may take to write what it has queued. */
+#define FINISH_NS 100000000ull
 
 /* The payload's first bytes, in host order: the same process reads them. */
 struct stamp {
@@ -41,17 +50,29 @@ struct sender {
 	/* Read by traffic_wait_sender() after the join. */
 	uint64_t sent, send_errors, end_ns;
 	int send_error;
-	size_t length;         /* of each datagram */
+	size_t length;         /* of each packet */
+	size_t stride;         /* from one packet to the next in batch: the
+	                          length padded to 4 (RFC 8656 §12.5) */
 	size_t payload_offset; /* where the peer's bytes start */
 	uint32_t sequence;
-	uint8_t bufs[BENCH_SEND_BATCH][DATAGRAM_MAX];
+	/* Streams: this sender's connections, for waiting until one is
+	 * writable when flat out; owned. */
+	struct pollfd *writable;
+	unsigned connections;
+	uint8_t batch[BENCH_SEND_BATCH * DATAGRAM_MAX];
 	struct mmsghdr msgs[BENCH_SEND_BATCH];
 	struct iovec iov[BENCH_SEND_BATCH];
 };
 
-/* ChannelData (RFC 8656 §12.4; no padding over UDP) or a Send indication
- * (§11.1) with XOR-PEER-ADDRESS and DATA. The same bytes suit every
- * allocation: each has its own channel 0x4000 and the same peer. */
+static bool is_stream(const struct traffic *t)
+{
+	return t->options->transport != BENCH_TRANSPORT_UDP;
+}
+
+/* ChannelData (RFC 8656 §12.4; padded to 4 with zeros, which over UDP
+ * is left out) or a Send indication (§11.1) with XOR-PEER-ADDRESS and
+ * DATA. The same bytes suit every allocation: each has its own channel
+ * 0x4000 and the same peer. */
 static int build_template(struct sender *s)
 {
 	const struct bench_options *options = s->t->options;
@@ -59,23 +80,26 @@ static int build_template(struct sender *s)
 	uint8_t tid[STUN_TID_SIZE] = {'t', 'u', 'r', 'n', 'p', 'i',
 	                              'k', 'e', 'b', 'e', 'n', 'c'};
 	struct stun_writer w;
+	int err = 0;
 
+	memset(s->batch, 0, DATAGRAM_MAX);
 	if (!options->send_indications) {
-		stun_channel_data_header(s->bufs[0], BENCH_CHANNEL,
+		stun_channel_data_header(s->batch, BENCH_CHANNEL,
 		                         (uint16_t)options->payload);
-		memset(s->bufs[0] + 4, 0, options->payload);
 		s->payload_offset = STUN_CHANNEL_DATA_HEADER_SIZE;
 		s->length = STUN_CHANNEL_DATA_HEADER_SIZE + options->payload;
-		return 0;
+	} else {
+		/* Indications are never answered: one transaction id does. */
+		stun_writer_init(&w, s->batch, DATAGRAM_MAX, STUN_METHOD_SEND,
+		                 STUN_CLASS_INDICATION, tid);
+		stun_put_xor_address(&w, STUN_ATTR_XOR_PEER_ADDRESS,
+		                     (const struct sockaddr *)&s->t->peer);
+		s->payload_offset = w.length + STUN_ATTR_HEADER_SIZE;
+		stun_put_bytes(&w, STUN_ATTR_DATA, zeros, options->payload);
+		err = stun_writer_finish(&w, &s->length);
 	}
-	/* Indications are never answered, so one transaction id does. */
-	stun_writer_init(&w, s->bufs[0], DATAGRAM_MAX, STUN_METHOD_SEND,
-	                 STUN_CLASS_INDICATION, tid);
-	stun_put_xor_address(&w, STUN_ATTR_XOR_PEER_ADDRESS,
-	                     (const struct sockaddr *)&s->t->peer);
-	s->payload_offset = w.length + STUN_ATTR_HEADER_SIZE;
-	stun_put_bytes(&w, STUN_ATTR_DATA, zeros, options->payload);
-	return stun_writer_finish(&w, &s->length);
+	s->stride = (s->length + 3) & ~(size_t)3;
+	return err;
 }
 
 static void stamp_batch(struct sender *s, unsigned count, uint64_t now,
@@ -86,7 +110,8 @@ static void stamp_batch(struct sender *s, unsigned count, uint64_t now,
 
 	for (i = 0; i < count; i++) {
 		stamp.sequence = s->sequence++;
-		memcpy(s->bufs[i] + s->payload_offset, &stamp, sizeof(stamp));
+		memcpy(s->batch + i * s->stride + s->payload_offset, &stamp,
+		       sizeof(stamp));
 	}
 }
 
@@ -120,13 +145,69 @@ static void sleep_until(uint64_t ns)
 	(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
+/* One batch to a UDP client: how many datagrams the kernel took. */
+static unsigned send_datagrams(struct sender *s, unsigned index, unsigned count)
+{
+	int sent;
+
+	sent = sendmmsg(s->t->clients[index].fd, s->msgs, count, MSG_DONTWAIT);
+	if (sent < 0) {
+		s->send_error = errno;
+		return 0;
+	}
+	return (unsigned)sent;
+}
+
+/* One batch to a TCP or TLS client, in one write: how many frames it
+ * took. */
+static unsigned send_frames(struct sender *s, unsigned index, unsigned count)
+{
+	unsigned taken = 0;
+	int err;
+
+	err = stream_send(s->t->clients[index].stream, s->batch, s->stride,
+	                  count, &taken);
+	if (err != 0 && err != EAGAIN)
+		s->send_error = err;
+	return taken;
+}
+
+/* Flat out over streams, every connection was full: wait until one can be
+ * written, briefly, rather than spin. */
+static void wait_writable(struct sender *s, uint64_t end)
+{
+	uint64_t now = bench_now_ns();
+	int ms = BLOCKED_WAIT_MS;
+	unsigned i;
+
+	if (now >= end)
+		return;
+	if ((end - now) / 1000000ull < (uint64_t)ms)
+		ms = (int)((end - now) / 1000000ull) + 1;
+	for (i = 0; i < s->connections; i++)
+		s->writable[i].revents = 0;
+	(void)poll(s->writable, s->connections, ms);
+}
+
+/* Streams: write what is still queued, and do not count as sent the
+ * frames that could not be. */
+static void finish_streams(struct sender *s)
+{
+	uint64_t deadline = bench_now_ns() + FINISH_NS;
+	unsigned index;
+
+	for (index = s->first; index < s->t->options->allocations;
+	     index += s->step)
+		s->sent -= stream_finish(s->t->clients[index].stream, deadline);
+}
+
 static void send_loop(struct sender *s)
 {
 	struct traffic *t = s->t;
 	uint64_t end = t->start_ns + (uint64_t)(t->options->duration * 1e9);
 	uint64_t scheduled = 0, now, wake = 0;
-	unsigned index = s->first, count;
-	int sent;
+	unsigned index = s->first, count, sent, blocked = 0;
+	bool stream = is_stream(t);
 
 	sleep_until(t->start_ns);
 	while ((now = bench_now_ns()) < end) {
@@ -136,22 +217,30 @@ static void send_loop(struct sender *s)
 			continue;
 		}
 		stamp_batch(s, count, now, index);
-		sent = sendmmsg(t->clients[index].fd, s->msgs, count,
-		                MSG_DONTWAIT);
-		if (sent < 0) {
-			s->send_error = errno;
-			sent = 0;
-		}
-		/* What the kernel did not take was not offered: counted, not
-		 * retried, so that pacing holds its schedule. */
-		s->send_errors += count - (unsigned)sent;
-		s->sent += (unsigned)sent;
-		scheduled += count;
+		sent = stream ? send_frames(s, index, count)
+		              : send_datagrams(s, index, count);
+		s->sent += sent;
 		index += s->step;
 		if (index >= t->options->allocations)
 			index = s->first;
+		if (stream && s->rate == 0) {
+			/* Flat out a stream offers what it takes, no more:
+			 * nothing is lost, it is just not sent yet. */
+			blocked = sent > 0 ? 0 : blocked + 1;
+			if (blocked >= s->connections) {
+				wait_writable(s, end);
+				blocked = 0;
+			}
+			continue;
+		}
+		/* What the kernel did not take was not offered: counted, not
+		 * retried, so that pacing holds its schedule. */
+		s->send_errors += count - sent;
+		scheduled += count;
 	}
-	s->end_ns = now;
+	if (stream)
+		finish_streams(s);
+	s->end_ns = bench_now_ns();
 }
 
 static void *sender_main(void *arg)
@@ -161,8 +250,8 @@ static void *sender_main(void *arg)
 
 	for (i = 0; i < BENCH_SEND_BATCH; i++) {
 		if (i > 0)
-			memcpy(s->bufs[i], s->bufs[0], s->length);
-		s->iov[i].iov_base = s->bufs[i];
+			memcpy(s->batch + i * s->stride, s->batch, s->stride);
+		s->iov[i].iov_base = s->batch + i * s->stride;
 		s->iov[i].iov_len = s->length;
 		memset(&s->msgs[i], 0, sizeof(s->msgs[i]));
 		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
@@ -206,35 +295,43 @@ struct receiver {
 	struct iovec iov[BENCH_RECV_BATCH];
 };
 
-static void account(struct receiver *r, unsigned count, uint32_t allocation)
+/* One packet back from the relay: true when it is a round trip of this
+ * allocation's, recorded; else it counts as malformed. */
+static bool account_one(struct traffic *t, const uint8_t *buf, size_t len,
+                        uint32_t allocation, uint64_t now)
 {
-	struct traffic *t = r->t;
-	uint64_t now = bench_now_ns(), good = 0;
 	const uint8_t *payload;
 	struct stamp stamp;
-	size_t len;
-	unsigned i;
+	size_t payload_len;
 
-	for (i = 0; i < count; i++) {
-		payload = payload_of(r->bufs[i], r->msgs[i].msg_len, &len);
-		if (payload == NULL || len < sizeof(stamp)) {
-			t->malformed++;
-			continue;
-		}
-		memcpy(&stamp, payload, sizeof(stamp));
-		/* Another allocation's packet on this socket would be a
-		 * relay mixing up its clients. */
-		if (stamp.allocation != allocation || stamp.sent_ns > now) {
-			t->malformed++;
-			continue;
-		}
-		hist_add(&t->rtt, now - stamp.sent_ns);
-		good++;
+	payload = payload_of(buf, len, &payload_len);
+	if (payload == NULL || payload_len < sizeof(stamp)) {
+		t->malformed++;
+		return false;
 	}
-	atomic_fetch_add_explicit(&t->echoed, good, memory_order_relaxed);
+	memcpy(&stamp, payload, sizeof(stamp));
+	/* Another allocation's packet on this socket would be a relay
+	 * mixing up its clients. */
+	if (stamp.allocation != allocation || stamp.sent_ns > now) {
+		t->malformed++;
+		return false;
+	}
+	hist_add(&t->rtt, now - stamp.sent_ns);
+	return true;
 }
 
-static void drain(struct receiver *r, uint32_t allocation)
+static void account(struct receiver *r, unsigned count, uint32_t allocation)
+{
+	uint64_t now = bench_now_ns(), good = 0;
+	unsigned i;
+
+	for (i = 0; i < count; i++)
+		good += account_one(r->t, r->bufs[i], r->msgs[i].msg_len,
+		                    allocation, now);
+	atomic_fetch_add_explicit(&r->t->echoed, good, memory_order_relaxed);
+}
+
+static void drain_datagrams(struct receiver *r, uint32_t allocation)
 {
 	int fd = r->t->clients[allocation].fd, n, round;
 	unsigned i;
@@ -253,6 +350,38 @@ static void drain(struct receiver *r, uint32_t allocation)
 	}
 }
 
+struct delivery {
+	struct traffic *t;
+	uint32_t allocation;
+	uint64_t good;
+};
+
+/* A frame from a stream. The clock is read for each: a read may bring
+ * echoes of frames sent after the previous one began. */
+static void deliver_frame(void *arg, const uint8_t *frame, size_t len)
+{
+	struct delivery *d = arg;
+
+	d->good += account_one(d->t, frame, len, d->allocation, bench_now_ns());
+}
+
+/* A stream that failed (closed by the server, or out of step with its
+ * framing) is read no more: what it would have echoed counts as lost. */
+static void drain_stream(struct receiver *r, uint32_t allocation)
+{
+	struct delivery d = {.t = r->t, .allocation = allocation};
+	struct bench_client *c = &r->t->clients[allocation];
+	int err;
+
+	err = stream_receive(c->stream, deliver_frame, &d);
+	atomic_fetch_add_explicit(&r->t->echoed, d.good, memory_order_relaxed);
+	if (err == 0)
+		return;
+	if (err == EBADMSG)
+		r->t->malformed++;
+	(void)epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+}
+
 static void *receiver_main(void *arg)
 {
 	struct receiver *r = arg;
@@ -262,8 +391,12 @@ static void *receiver_main(void *arg)
 	while (!atomic_load(&r->t->stop_receiver)) {
 		n = epoll_wait(r->epoll_fd, events, EPOLL_EVENTS,
 		               STOP_CHECK_MS);
-		for (i = 0; i < n; i++)
-			drain(r, events[i].data.u32);
+		for (i = 0; i < n; i++) {
+			if (is_stream(r->t))
+				drain_stream(r, events[i].data.u32);
+			else
+				drain_datagrams(r, events[i].data.u32);
+		}
 	}
 	return NULL;
 }
@@ -304,6 +437,25 @@ static unsigned sender_count(const struct bench_options *o)
 	return n > 0 ? n : 1;
 }
 
+/* Streams: the sender's connections, for wait_writable(). */
+static int watch_connections(struct sender *s)
+{
+	const struct traffic *t = s->t;
+	unsigned index, n = 0;
+
+	s->connections =
+	    (t->options->allocations - s->first + s->step - 1) / s->step;
+	s->writable = calloc(s->connections, sizeof(*s->writable));
+	if (s->writable == NULL)
+		return ENOMEM;
+	for (index = s->first; index < t->options->allocations;
+	     index += s->step) {
+		s->writable[n].fd = t->clients[index].fd;
+		s->writable[n++].events = POLLOUT;
+	}
+	return 0;
+}
+
 static int senders_create(struct traffic *t)
 {
 	unsigned i, n = sender_count(t->options);
@@ -322,6 +474,8 @@ static int senders_create(struct traffic *t)
 		s[i].step = n;
 		s[i].rate = rate / n + (i < rate % n ? 1 : 0);
 		err = build_template(&s[i]);
+		if (err == 0 && is_stream(t))
+			err = watch_connections(&s[i]);
 		if (err != 0)
 			return err;
 	}
@@ -392,6 +546,8 @@ void traffic_wait_sender(struct traffic *t)
 void traffic_stop(struct traffic *t)
 {
 	struct receiver *r = t->receiver_state;
+	struct sender *s = t->senders;
+	unsigned i;
 
 	if (t->receiver_running) {
 		atomic_store(&t->stop_receiver, true);
@@ -404,6 +560,8 @@ void traffic_stop(struct traffic *t)
 		free(r);
 		t->receiver_state = NULL;
 	}
+	for (i = 0; s != NULL && i < t->sender_count; i++)
+		free(s[i].writable);
 	free(t->senders);
 	t->senders = NULL;
 }
