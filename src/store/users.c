@@ -61,7 +61,7 @@ static int userhash_of(const struct store_user *user,
 	                     strlen(user->realm), hash);
 }
 
-/* Adds (value set) or removes the index entry of user. */
+/* Adds or removes the index entry of user, in txn. */
 static int userhash_change(struct store *store, MDB_txn *txn,
                            const struct store_user *user, bool add)
 {
