@@ -99,6 +99,21 @@ struct auth_user_keys {
 typedef int (*auth_lookup_user_fn)(void *arg, const char *name, size_t name_len,
                                    struct auth_user_keys *out);
 
+/*
+ * Finds a user that is not in the configuration by a request's USERHASH
+ * (RFC 8489 §14.4), through an index rather than by hashing every name.
+ * Writes the user's name, NUL-terminated, into name (name_size bytes) and
+ * its keys into *out. Must return ENOENT for a user whose keys were made
+ * for another realm than conf->realm. The check then compares the
+ * USERHASH of the name found with the request's (constant-time), so an
+ * index entry that names the wrong user finds nobody. Returns as
+ * auth_lookup_user_fn.
+ */
+typedef int (*auth_lookup_userhash_fn)(void *arg,
+                                       const uint8_t hash[STUN_SHA256_SIZE],
+                                       char *name, size_t name_size,
+                                       struct auth_user_keys *out);
+
 /* Everything the check needs; all borrowed. */
 struct auth_context {
 	const struct conf
@@ -107,10 +122,12 @@ struct auth_context {
 	const struct sockaddr *client;
 	uint64_t now; /* CLOCK_REALTIME seconds */
 	/* Optional (NULL: static users only): asked for a USERNAME that
-	 * is not a static user, before the REST check. A USERHASH finds
-	 * static users only. */
+	 * is not a static user, before the REST check. */
 	auth_lookup_user_fn lookup_user;
-	void *lookup_arg;
+	/* Optional (NULL: a USERHASH finds static users only): asked for
+	 * a USERHASH that is no static user's. */
+	auth_lookup_userhash_fn lookup_userhash;
+	void *lookup_arg; /* of both */
 };
 
 /*
@@ -125,9 +142,10 @@ struct auth_context {
  *       inconsistent with what we offered;
  *   438 a stale or foreign nonce with otherwise valid credentials (respond
  *       with a fresh NONCE, REALM and PASSWORD-ALGORITHMS);
- *   500 OpenSSL could not compute a digest, or ctx->lookup_user failed.
+ *   500 OpenSSL could not compute a digest, or a lookup failed.
  * A USERNAME names a static user, else one ctx->lookup_user finds, else
- * REST credentials.
+ * REST credentials; a USERHASH names a static user, else one
+ * ctx->lookup_userhash finds (REST credentials have none).
  * The checks run in the order of §9.2.4, so the nonce is judged last: a
  * 438 tells the client its credentials are right and only the nonce is
  * not. The digest comparison is constant-time (CRYPTO_memcmp). Keys

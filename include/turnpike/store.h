@@ -1,20 +1,28 @@
 /*
  * store: the state that must be counted across workers or survive a
- * process, in one LMDB environment (DESIGN.md section 4).
+ * process, in two LMDB environments (DESIGN.md section 4).
  *
+ * The live environment, in the state directory itself (data.mdb,
+ * lock.mdb), holds
  *   - live allocations, one record each, keyed by the client 5-tuple;
  *   - allocation counts per quota key and in total, changed in the same
  *     write transaction as the record, so quotas are exact server-wide;
- *   - the user database (durable) and per-user quota overrides.
+ *   - the master's status snapshot.
+ * It is written at allocation-rate events only (create, refresh,
+ * permission, channel, delete), never per packet, and without fsync:
+ * the master clears it at start, so a system crash costs nothing that
+ * lives on.
  *
- * Written at allocation-rate events only (create, refresh, permission,
- * channel, delete), never per packet. Live tables are written without
- * fsync; user changes are synced.
+ * The durable environment, in the subdirectory durable/ (data.mdb,
+ * lock.mdb), holds the operator's data: the user database, its USERHASH
+ * index and per-user quota overrides. Every change there is on disk when
+ * the call returns (LMDB's default: fsync at commit).
  *
- * Only this module includes <lmdb.h>. An opened store must not cross
- * fork(): each process opens its own, and a child neither uses nor closes
- * one it inherited (closing it would free the parent's reader slots).
- * Two stores of one directory must not be open in one process at once.
+ * One struct store opens, reads, writes and closes both. Only this
+ * module includes <lmdb.h>. An opened store must not cross fork(): each
+ * process opens its own, and a child neither uses nor closes one it
+ * inherited (closing it would free the parent's reader slots). Two
+ * stores of one directory must not be open in one process at once.
  *
  * Functions return 0 or a positive errno value. LMDB errors are
  * translated at this edge: MDB_MAP_FULL is ENOSPC, MDB_NOTFOUND is
@@ -43,16 +51,44 @@ struct store;
 
 enum store_open_flags {
 	STORE_READ_ONLY = 1 << 0, /* turnpikectl's status commands */
+	/* The master, at start: convert a store of the one-environment
+	 * layout (version 1) instead of refusing it. */
+	STORE_MIGRATE = 1 << 1,
 };
 
 /*
- * Opens (creating the directory, mode 0750, and the environment if
- * needed) the store in dir. A read-only open creates nothing and works
- * while writers have the store open, but still needs write access to
- * dir/lock.mdb. Returns 0, or EACCES/ENOENT/ENOTDIR/... from the file
- * system, EPROTO for a store of another format version, EIO.
+ * Opens (creating the directories, mode 0750, and the environments if
+ * needed) the store in dir: its live environment in dir, its durable one
+ * in dir/durable. A read-only open creates nothing and works while
+ * writers have the store open, but still needs write access to both
+ * lock.mdb files. Returns 0, or EACCES/ENOENT/ENOTDIR/... from the file
+ * system, EPROTO for a store of another format version (among them a
+ * version 1 store opened without STORE_MIGRATE), EIO; EINVAL for unknown
+ * flags or STORE_READ_ONLY with STORE_MIGRATE.
+ *
+ * With STORE_MIGRATE, a version 1 store (users and quota overrides in
+ * the live environment) is converted: when the durable environment holds
+ * nothing yet, every user (indexed by USERHASH) and override is copied
+ * to it in one durable transaction; then they are dropped from the live
+ * environment, which gets version 2, and that is synced. A conversion
+ * cut short by a crash is finished at the next open: the copy committed
+ * or did not, and a durable environment that already holds data keeps
+ * it (nothing is copied over it). store_migration_get says what was done.
  */
 int store_open(const char *dir, unsigned flags, struct store **out);
+
+/* What store_open did to convert an older store, for the log. */
+struct store_migration {
+	uint32_t from_version; /* 0: nothing was converted */
+	/* Found in the old layout; copied when copied is true, else
+	 * dropped because the durable environment already held data (a
+	 * conversion that had copied them and crashed before dropping). */
+	size_t users, overrides;
+	bool copied;
+};
+void store_migration_get(const struct store *store,
+                         struct store_migration *out);
+
 /* Closes it; NULL is a no-op. */
 void store_close(struct store *store);
 
@@ -107,7 +143,9 @@ struct store_allocation {
 };
 
 /* Limits checked when an allocation is added; 0 = unlimited. A per-user
- * override in the store (store_quota_set) replaces user_quota. */
+ * override in the store (store_quota_set) replaces user_quota: it is read
+ * from the durable environment just before the live write transaction
+ * that counts. */
 struct store_limits {
 	uint32_t user_quota;
 	uint32_t total_quota;
@@ -158,10 +196,18 @@ int store_allocation_count(struct store *store, const char *quota_key,
 int store_allocation_total(struct store *store, uint32_t *count);
 
 /*
- * The user database: long-term keys only, never passwords (RFC 8489
- * §9.2.2: MD5 and SHA-256 of "name:realm:password"), with the realm they
- * were made for. Names are keys: at most 511 bytes (LMDB's key limit;
- * RFC 8489 §14.3 allows fewer than 509), else EINVAL.
+ * The user database, in the durable environment: long-term keys only,
+ * never passwords (RFC 8489 §9.2.2: MD5 and SHA-256 of
+ * "name:realm:password"), with the realm they were made for. Names are
+ * keys: at most 511 bytes (LMDB's key limit; RFC 8489 §14.3 allows fewer
+ * than 509), else EINVAL.
+ *
+ * Each user is also indexed by its USERHASH (RFC 8489 §14.4: SHA-256 of
+ * name ":" realm), computed with the realm stored with the user, in the
+ * transaction that writes the user. The index therefore never depends on
+ * the configured realm: after a change of realm a user's keys and
+ * USERHASH are both those of the old one, and neither matches until the
+ * password is set again, which re-indexes the user.
  */
 struct store_user {
 	char name[STORE_NAME_MAX];
@@ -169,21 +215,32 @@ struct store_user {
 	uint8_t key_md5[16];
 	uint8_t key_sha256[32];
 };
-/* Adds or replaces (passwd). Synced to disk before it returns. */
+/* Adds or replaces (passwd), and its USERHASH entry. On disk before it
+ * returns. ENOMEM when OpenSSL could not compute the USERHASH. */
 int store_user_put(struct store *store, const struct store_user *user);
 /* ENOENT when there is no such user. */
 int store_user_get(struct store *store, const char *name,
                    struct store_user *user);
-/* Synced before it returns; ENOENT when there is no such user. */
+/*
+ * The user whose USERHASH is hash and whose keys were made for realm,
+ * found through the index without a scan. ENOENT when there is none (a
+ * user of another realm with that hash is none). The caller still
+ * compares the hash with the one of the name found, in constant time:
+ * the index is trusted to find, not to authenticate.
+ */
+int store_user_get_by_hash(struct store *store, const uint8_t hash[32],
+                           const char *realm, struct store_user *user);
+/* On disk before it returns; ENOENT when there is no such user. */
 int store_user_delete(struct store *store, const char *name);
 /* Like store_allocation_foreach, in name order. */
 typedef int (*store_user_fn)(const struct store_user *user, void *arg);
 int store_user_foreach(struct store *store, store_user_fn fn, void *arg);
 
-/* Per-user quota overrides (turnpikectl quota set), replacing the
- * configured user-quota at the next store_allocation_add; 0 = unlimited.
- * ENOENT from get when none is set; delete removes the override (ENOENT
- * when none). Set and delete are synced before they return. */
+/* Per-user quota overrides (turnpikectl quota set), in the durable
+ * environment, replacing the configured user-quota at the next
+ * store_allocation_add; 0 = unlimited. ENOENT from get when none is set;
+ * delete removes the override (ENOENT when none). Set and delete are on
+ * disk before they return. */
 int store_quota_set(struct store *store, const char *quota_key, uint32_t quota);
 int store_quota_get(struct store *store, const char *quota_key,
                     uint32_t *quota);
@@ -193,7 +250,7 @@ int store_quota_delete(struct store *store, const char *quota_key);
  * The master's status snapshot, for turnpikectl status. The per-worker
  * counters live in the master's anonymous shared memory, which no other
  * process can map, so the master publishes them here once a second; a
- * snapshot a few seconds old means the master is gone. Kept in the
+ * snapshot a few seconds old means the master is gone. Kept in the live
  * metadata table, written without fsync like the live tables, and not
  * cleared by store_clear_live (the master overwrites it at once).
  */

@@ -246,14 +246,35 @@ static void identity_set_key(struct auth_identity *identity,
 
 /* A user's name and keys, once found. */
 struct auth_user {
-	const char *name; /* borrowed: the static user's, or the request's */
+	const char *name; /* the static user's, the request's or found_name */
 	size_t name_len;
+	char found_name[STUN_USERNAME_MAX + 1]; /* by USERHASH */
 	struct auth_user_keys keys;
 };
 
-/* The user the request names: a static one, else, by USERNAME only, one
- * the context's lookup knows (a USERHASH cannot be turned back into the
- * name to look up). Returns 0, ENOENT, or another errno value. */
+/* A user found by USERHASH in ctx's lookup: the index only finds, the
+ * hash of the name it found must be the request's (§14.4). */
+static int find_by_userhash(const struct auth_context *ctx,
+                            const struct auth_request *req,
+                            struct auth_user *user)
+{
+	int rc;
+
+	rc = ctx->lookup_userhash(ctx->lookup_arg, req->userhash,
+	                          user->found_name, sizeof(user->found_name),
+	                          &user->keys);
+	if (rc != 0)
+		return rc;
+	user->found_name[sizeof(user->found_name) - 1] = '\0';
+	user->name = user->found_name;
+	user->name_len = strlen(user->found_name);
+	rc = userhash_matches(ctx->conf, user->found_name, req->userhash);
+	return rc == EACCES ? ENOENT : rc;
+}
+
+/* The user the request names: a static one, else one the context's
+ * lookups know, by USERNAME or by USERHASH. Returns 0, ENOENT, or
+ * another errno value. */
 static int find_user(const struct auth_context *ctx,
                      const struct auth_request *req, struct auth_user *user)
 {
@@ -270,8 +291,14 @@ static int find_user(const struct auth_context *ctx,
 		       sizeof(user->keys.key_sha256));
 		return 0;
 	}
-	if (rc != ENOENT || ctx->lookup_user == NULL || req->username == NULL)
+	if (rc != ENOENT)
 		return rc;
+	if (req->userhash != NULL)
+		return ctx->lookup_userhash != NULL
+		           ? find_by_userhash(ctx, req, user)
+		           : ENOENT;
+	if (ctx->lookup_user == NULL)
+		return ENOENT;
 	user->name = (const char *)req->username;
 	user->name_len = req->username_len;
 	return ctx->lookup_user(ctx->lookup_arg, user->name, user->name_len,

@@ -247,6 +247,27 @@ static size_t master_rate_slots(const struct conf *conf)
 	return 4 * allocations;
 }
 
+/* What store_open converted, once, in the log: the operator should know
+ * that users and quota overrides moved. */
+static void log_migration(const struct store *store, const char *dir)
+{
+	struct store_migration m;
+
+	store_migration_get(store, &m);
+	if (m.from_version == 0)
+		return;
+	if (m.copied)
+		log_info("store converted path=%s from-version=%u users=%zu "
+		         "quota-overrides=%zu moved-to=durable",
+		         LOG_QUOTED(dir), m.from_version, m.users, m.overrides);
+	else
+		log_msg(LOG_WARNING,
+		        "store converted path=%s from-version=%u users=%zu "
+		        "quota-overrides=%zu dropped=old-copies "
+		        "reason=durable-already-filled",
+		        LOG_QUOTED(dir), m.from_version, m.users, m.overrides);
+}
+
 static int setup(struct master *master, struct conf *conf)
 {
 	size_t count = master->worker_count;
@@ -262,13 +283,16 @@ static int setup(struct master *master, struct conf *conf)
 		err = master_check_listeners_free(master, conf);
 	if (err != 0)
 		return err;
-	err = store_open(conf->state_dir, 0, &master->store);
+	/* The master alone converts an older store: it runs before any
+	 * worker, and nothing else writes while it does. */
+	err = store_open(conf->state_dir, STORE_MIGRATE, &master->store);
 	if (err != 0) {
 		log_msg(LOG_ERR, "store open failed path=%s error=%s",
 		        LOG_QUOTED(conf->state_dir),
 		        LOG_QUOTED(store_strerror(err)));
 		return err;
 	}
+	log_migration(master->store, conf->state_dir);
 	/* Nothing can be live before the listeners exist. */
 	err = store_clear_live(master->store);
 	if (err == 0)

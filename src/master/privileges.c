@@ -77,10 +77,14 @@ static int shed_capabilities(void)
 	return 0;
 }
 
-/* The state directory was made by root; the workers write to it. */
+/* The state directory was made by root; the workers write to it. Both
+ * environments of the store (turnpike/store.h): the live one in the
+ * directory, the durable one below it. */
 static void give_state_dir(const struct conf *conf, uid_t uid, gid_t gid)
 {
-	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
+	static const char *const files[] = {
+	    "",         "/data.mdb",         "/lock.mdb",
+	    "/durable", "/durable/data.mdb", "/durable/lock.mdb"};
 	char path[4096];
 	size_t i;
 

@@ -44,15 +44,26 @@ static int count_get(MDB_txn *txn, MDB_dbi dbi, const char *key,
 	return err;
 }
 
-/* The store's override for the quota key, else the configured quota. */
-static int user_quota(struct store *store, MDB_txn *txn, const char *quota_key,
-                      uint32_t configured, uint32_t *quota)
+/*
+ * The limits with the quota key's override, if any, in place of the
+ * configured user quota. Read in a read transaction of the durable
+ * environment before the live write transaction that counts: LMDB
+ * transactions do not span environments, and the write lock is held no
+ * longer than needed. A `quota set` that commits between this read and
+ * that transaction is harmless: this Allocate is judged by the quota of
+ * a moment ago, as if it had come a moment earlier, and the next one by
+ * the new quota. No count depends on the override, so nothing drifts.
+ */
+static int limits_resolve(struct store *store, const char *quota_key,
+                          const struct store_limits *configured,
+                          struct store_limits *limits)
 {
-	int err = store_u32_get(txn, store->dbi[STORE_QUOTA_OVERRIDES],
-	                        quota_key, quota);
+	int err;
 
+	*limits = *configured;
+	err = store_quota_get(store, quota_key, &limits->user_quota);
 	if (err == ENOENT) {
-		*quota = configured;
+		limits->user_quota = configured->user_quota;
 		return 0;
 	}
 	return err;
@@ -87,12 +98,10 @@ static int count_change(struct store *store, MDB_txn *txn,
 static int quota_check(struct store *store, MDB_txn *txn, const char *quota_key,
                        const struct store_limits *limits)
 {
-	uint32_t quota, count, total;
+	uint32_t quota = limits->user_quota, count, total;
 	int err;
 
-	if ((err = user_quota(store, txn, quota_key, limits->user_quota,
-	                      &quota)) != 0 ||
-	    (err = count_get(txn, store->dbi[STORE_QUOTA_COUNTS], quota_key,
+	if ((err = count_get(txn, store->dbi[STORE_QUOTA_COUNTS], quota_key,
 	                     &count)) != 0 ||
 	    (err = count_get(txn, store->dbi[STORE_META], "total", &total)) !=
 	        0)
@@ -128,14 +137,17 @@ int store_allocation_add(struct store *store,
                          const struct store_allocation *allocation,
                          const struct store_limits *limits)
 {
+	struct store_limits resolved;
 	struct encoded e;
 	MDB_txn *txn;
 	int err;
 
 	if ((err = encode(allocation, &e)) != 0 ||
-	    (err = store_txn_begin(store, true, &txn)) != 0)
+	    (err = limits_resolve(store, allocation->quota_key, limits,
+	                          &resolved)) != 0 ||
+	    (err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		return err;
-	err = add_in(store, txn, &e, allocation->quota_key, limits);
+	err = add_in(store, txn, &e, allocation->quota_key, &resolved);
 	return store_txn_end(txn, err);
 }
 
@@ -176,7 +188,7 @@ int store_allocation_update(struct store *store,
 	int err;
 
 	if ((err = encode(allocation, &e)) != 0 ||
-	    (err = store_txn_begin(store, true, &txn)) != 0)
+	    (err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		return err;
 	err = update_in(store, txn, &e, allocation->quota_key);
 	return store_txn_end(txn, err);
@@ -205,7 +217,7 @@ int store_allocation_delete(struct store *store,
 	int err;
 
 	if ((err = store_tuple_encode(tuple, key_buf)) != 0 ||
-	    (err = store_txn_begin(store, true, &txn)) != 0)
+	    (err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		return err;
 	err = delete_in(store, txn, &key);
 	return store_txn_end(txn, err);
@@ -244,7 +256,7 @@ int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
 	size_t count = 0;
 	int err;
 
-	if ((err = store_txn_begin(store, true, &txn)) != 0)
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		return err;
 	err = store_error(
 	    mdb_cursor_open(txn, store->dbi[STORE_ALLOCATIONS], &cursor));
@@ -283,7 +295,7 @@ int store_allocation_foreach(struct store *store, store_allocation_fn fn,
 	MDB_txn *txn;
 	int err;
 
-	if ((err = store_txn_begin(store, false, &txn)) != 0)
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
 		return err;
 	err = store_error(
 	    mdb_cursor_open(txn, store->dbi[STORE_ALLOCATIONS], &cursor));
@@ -301,7 +313,7 @@ static int read_u32(struct store *store, enum store_table table,
 	MDB_txn *txn;
 	int err;
 
-	if ((err = store_txn_begin(store, false, &txn)) != 0)
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
 		return err;
 	err = count_get(txn, store->dbi[table], key, value);
 	mdb_txn_abort(txn);

@@ -3,5 +3,6 @@ libturnpike_a_SOURCES += \
 	src/store/record.c \
 	src/store/allocations.c \
 	src/store/users.c \
+	src/store/migrate.c \
 	src/store/status.c \
 	src/store/store_private.h

@@ -170,7 +170,7 @@ int store_status_put(struct store *store, const struct store_status *status)
 	if ((err = status_encode(status, &c)) != 0)
 		goto done;
 	value = (MDB_val){c.pos, c.buf};
-	if ((err = store_txn_begin(store, true, &txn)) != 0)
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		goto done;
 	err =
 	    store_error(mdb_put(txn, store->dbi[STORE_META], &key, &value, 0));
@@ -188,7 +188,7 @@ int store_status_get(struct store *store, struct store_status *status)
 	int err;
 
 	memset(status, 0, sizeof(*status));
-	if ((err = store_txn_begin(store, false, &txn)) != 0)
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
 		return err;
 	err = store_error(mdb_get(txn, store->dbi[STORE_META], &key, &value));
 	if (err == 0) {

@@ -1,10 +1,13 @@
 /*
- * The LMDB environment: opening, the format version, clearing the live
- * tables, stale readers, and the translation of LMDB codes to errno.
+ * The LMDB environments: opening both, their format versions, clearing
+ * the live tables, stale readers, and the translation of LMDB codes to
+ * errno.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,18 +20,32 @@
 /* One reader slot per transaction in flight: the master, each worker and
  * a few turnpikectl runs need far fewer. */
 #define STORE_MAX_READERS 512
-/* The directory keeps other users out; files are group-readable for
+/* The named databases of either environment, with room for version 1's
+ * users and quota overrides, which the migration opens in the live one. */
+#define STORE_MAX_DBS 8
+/* The directories keep other users out; files are group-readable for
  * backups. Note that a reader needs write access to lock.mdb. */
 #define STORE_DIR_MODE  0750
 #define STORE_FILE_MODE 0640
 
-static const char *const table_names[STORE_TABLE_COUNT] = {
-    [STORE_ALLOCATIONS] = "allocations",
-    [STORE_QUOTA_COUNTS] = "quota_counts",
-    [STORE_META] = "meta",
-    [STORE_USERS] = "users",
-    [STORE_QUOTA_OVERRIDES] = "quota_overrides",
+static const struct table {
+	const char *name;
+	enum store_env env;
+	unsigned flags;
+} tables[STORE_TABLE_COUNT] = {
+    [STORE_ALLOCATIONS] = {"allocations", STORE_ENV_LIVE, 0},
+    [STORE_QUOTA_COUNTS] = {"quota_counts", STORE_ENV_LIVE, 0},
+    [STORE_META] = {"meta", STORE_ENV_LIVE, 0},
+    [STORE_USERS] = {"users", STORE_ENV_DURABLE, 0},
+    [STORE_QUOTA_OVERRIDES] = {"quota_overrides", STORE_ENV_DURABLE, 0},
+    [STORE_USERHASHES] = {"userhashes", STORE_ENV_DURABLE, MDB_DUPSORT},
+    [STORE_DURABLE_META] = {"meta", STORE_ENV_DURABLE, 0},
 };
+
+enum store_env store_table_env(enum store_table table)
+{
+	return tables[table].env;
+}
 
 int store_error(int rc)
 {
@@ -80,12 +97,13 @@ bool store_key_valid(const char *s, size_t size)
 	return len > 0 && len < size && len <= STORE_KEY_MAX;
 }
 
-int store_txn_begin(struct store *store, bool write, MDB_txn **txn)
+int store_txn_begin(struct store *store, enum store_env env, bool write,
+                    MDB_txn **txn)
 {
 	if (write && store->read_only)
 		return EROFS;
 	return store_error(
-	    mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, txn));
+	    mdb_txn_begin(store->env[env], NULL, write ? 0 : MDB_RDONLY, txn));
 }
 
 int store_txn_end(MDB_txn *txn, int err)
@@ -95,11 +113,6 @@ int store_txn_end(MDB_txn *txn, int err)
 		return err;
 	}
 	return store_error(mdb_txn_commit(txn));
-}
-
-int store_sync(struct store *store)
-{
-	return store_error(mdb_env_sync(store->env, 1));
 }
 
 int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value)
@@ -129,96 +142,144 @@ static int make_dir(const char *dir)
 	return errno;
 }
 
-static int env_open(struct store *store, const char *dir)
+static int env_open(struct store *store, enum store_env which, const char *dir)
 {
 	/*
-	 * The live tables need no fsync: the master clears them at start;
-	 * users.c syncs the durable ones itself. MDB_WRITEMAP made an
-	 * add+delete pair about 3 times faster (4 against 12 us), at a
-	 * price: on a full disk, writing a page of the sparse file raises
-	 * SIGBUS instead of returning ENOSPC. MDB_NOTLS ties reader slots
-	 * to transactions, not threads.
+	 * The live tables need no fsync: the master clears them at start.
+	 * MDB_WRITEMAP made an add+delete pair about 3 times faster (4
+	 * against 12 us), at a price: on a full disk, writing a page of the
+	 * sparse file raises SIGBUS instead of returning ENOSPC. The
+	 * durable environment keeps LMDB's defaults: with MDB_NOSYNC a
+	 * system crash can corrupt an environment, and the operator's users
+	 * must survive one. MDB_NOTLS ties reader slots to transactions,
+	 * not threads.
 	 */
-	unsigned flags =
-	    MDB_NOTLS |
-	    (store->read_only ? MDB_RDONLY : MDB_NOSYNC | MDB_WRITEMAP);
+	unsigned flags = MDB_NOTLS;
+	MDB_env *env;
 	int rc;
 
-	rc = mdb_env_create(&store->env);
+	if (store->read_only)
+		flags |= MDB_RDONLY;
+	else if (which == STORE_ENV_LIVE)
+		flags |= MDB_NOSYNC | MDB_WRITEMAP;
+	rc = mdb_env_create(&env);
 	if (rc != 0)
 		return store_error(rc);
-	if ((rc = mdb_env_set_maxdbs(store->env, STORE_TABLE_COUNT)) != 0 ||
-	    (rc = mdb_env_set_mapsize(store->env, STORE_MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(store->env, STORE_MAX_READERS)) != 0 ||
-	    (rc = mdb_env_open(store->env, dir, flags, STORE_FILE_MODE)) != 0)
+	store->env[which] = env;
+	if ((rc = mdb_env_set_maxdbs(env, STORE_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, STORE_MAP_SIZE)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(env, STORE_MAX_READERS)) != 0 ||
+	    (rc = mdb_env_open(env, dir, flags, STORE_FILE_MODE)) != 0)
 		return store_error(rc);
 	return 0;
 }
 
-static bool tables_empty(struct store *store, MDB_txn *txn)
+static bool tables_empty(struct store *store, MDB_txn *txn, enum store_env env)
 {
 	MDB_stat stat;
 
 	for (int i = 0; i < STORE_TABLE_COUNT; i++)
-		if (mdb_stat(txn, store->dbi[i], &stat) != 0 ||
-		    stat.ms_entries != 0)
+		if (tables[i].env == env &&
+		    (mdb_stat(txn, store->dbi[i], &stat) != 0 ||
+		     stat.ms_entries != 0))
 			return false;
 	return true;
 }
 
-/* A new store gets the version; one with data but no version, or
- * another version, is not ours to read. */
-static int version_check(struct store *store, MDB_txn *txn)
+/* A new environment gets the current version; one with data but no
+ * version is not ours to read. *version gets what the environment has,
+ * for the caller to judge. */
+static int version_read(struct store *store, MDB_txn *txn, enum store_env env,
+                        uint32_t *version)
 {
-	MDB_dbi meta = store->dbi[STORE_META];
-	uint32_t version;
-	int err = store_u32_get(txn, meta, "version", &version);
+	MDB_dbi meta =
+	    store->dbi[env == STORE_ENV_LIVE ? STORE_META : STORE_DURABLE_META];
+	uint32_t current =
+	    env == STORE_ENV_LIVE ? STORE_VERSION : STORE_DURABLE_VERSION;
+	int err = store_u32_get(txn, meta, "version", version);
 
-	if (err == ENOENT && !store->read_only && tables_empty(store, txn))
-		return store_u32_put(txn, meta, "version", STORE_VERSION);
-	if (err == ENOENT)
-		return EPROTO;
-	if (err != 0)
-		return err;
-	return version == STORE_VERSION ? 0 : EPROTO;
+	if (err == ENOENT && !store->read_only &&
+	    tables_empty(store, txn, env)) {
+		*version = current;
+		return store_u32_put(txn, meta, "version", current);
+	}
+	return err == ENOENT ? EPROTO : err;
 }
 
 /* The handles stay valid for the environment's life once the
  * transaction that opened them commits (a read-only one too). */
-static int tables_open(struct store *store)
+static int tables_open(struct store *store, enum store_env env,
+                       uint32_t *version)
 {
-	unsigned flags = store->read_only ? 0 : MDB_CREATE;
+	unsigned create = store->read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;
 	int err, rc;
 
-	err = store_txn_begin(store, !store->read_only, &txn);
+	err = store_txn_begin(store, env, !store->read_only, &txn);
 	if (err != 0)
 		return err;
 	for (int i = 0; i < STORE_TABLE_COUNT && err == 0; i++) {
-		rc = mdb_dbi_open(txn, table_names[i], flags, &store->dbi[i]);
+		if (tables[i].env != env)
+			continue;
+		rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | create,
+		                  &store->dbi[i]);
 		err = store_error(rc);
 	}
 	if (err == 0)
-		err = version_check(store, txn);
+		err = version_read(store, txn, env, version);
 	return store_txn_end(txn, err);
+}
+
+/* The live environment first: a version 1 store has no durable one, and
+ * is refused, or kept for the migration, before that is looked for. */
+static int live_open(struct store *store, const char *dir, unsigned flags,
+                     bool *migrate)
+{
+	uint32_t version;
+	int err;
+
+	if ((!store->read_only && (err = make_dir(dir)) != 0) ||
+	    (err = env_open(store, STORE_ENV_LIVE, dir)) != 0 ||
+	    (err = tables_open(store, STORE_ENV_LIVE, &version)) != 0)
+		return err;
+	*migrate =
+	    version == STORE_VERSION_SINGLE && (flags & STORE_MIGRATE) != 0;
+	return version == STORE_VERSION || *migrate ? 0 : EPROTO;
+}
+
+static int durable_open(struct store *store, const char *dir)
+{
+	char path[PATH_MAX];
+	uint32_t version;
+	int err, len;
+
+	len = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DURABLE_SUBDIR);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return ENAMETOOLONG;
+	if ((!store->read_only && (err = make_dir(path)) != 0) ||
+	    (err = env_open(store, STORE_ENV_DURABLE, path)) != 0 ||
+	    (err = tables_open(store, STORE_ENV_DURABLE, &version)) != 0)
+		return err;
+	return version == STORE_DURABLE_VERSION ? 0 : EPROTO;
 }
 
 int store_open(const char *dir, unsigned flags, struct store **out)
 {
 	struct store *store;
+	bool migrate = false;
 	int err;
 
 	*out = NULL;
-	if (flags & ~(unsigned)STORE_READ_ONLY)
+	if ((flags & ~(unsigned)(STORE_READ_ONLY | STORE_MIGRATE)) != 0 ||
+	    ((flags & STORE_READ_ONLY) && (flags & STORE_MIGRATE)))
 		return EINVAL;
-	if (!(flags & STORE_READ_ONLY) && (err = make_dir(dir)) != 0)
-		return err;
 	store = calloc(1, sizeof(*store));
 	if (store == NULL)
 		return ENOMEM;
 	store->read_only = flags & STORE_READ_ONLY;
-	if ((err = env_open(store, dir)) != 0 ||
-	    (err = tables_open(store)) != 0)
+	if ((err = live_open(store, dir, flags, &migrate)) != 0 ||
+	    (err = durable_open(store, dir)) != 0 ||
+	    (migrate && (err = store_migrate(store)) != 0))
 		goto fail;
 	*out = store;
 	return 0;
@@ -231,9 +292,15 @@ void store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
-	if (store->env != NULL)
-		mdb_env_close(store->env);
+	for (int i = 0; i < STORE_ENV_COUNT; i++)
+		if (store->env[i] != NULL)
+			mdb_env_close(store->env[i]);
 	free(store);
+}
+
+void store_migration_get(const struct store *store, struct store_migration *out)
+{
+	*out = store->migration;
 }
 
 int store_clear_live(struct store *store)
@@ -241,7 +308,7 @@ int store_clear_live(struct store *store)
 	MDB_txn *txn;
 	int err;
 
-	err = store_txn_begin(store, true, &txn);
+	err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn);
 	if (err != 0)
 		return err;
 	err = store_error(mdb_drop(txn, store->dbi[STORE_ALLOCATIONS], 0));
@@ -255,10 +322,14 @@ int store_clear_live(struct store *store)
 
 int store_reader_check(struct store *store, int *dead)
 {
-	int count = 0, rc;
+	int count, sum = 0, rc = 0;
 
-	rc = mdb_reader_check(store->env, &count);
+	for (int i = 0; i < STORE_ENV_COUNT && rc == 0; i++) {
+		count = 0;
+		rc = mdb_reader_check(store->env[i], &count);
+		sum += count;
+	}
 	if (dead != NULL)
-		*dead = count;
+		*dead = sum;
 	return store_error(rc);
 }

@@ -65,6 +65,33 @@ static int lookup_store_user(void *arg, const char *name, size_t name_len,
 	return err;
 }
 
+/* The same users by USERHASH, through the store's index, which is made
+ * with each user's own realm: one of another realm is not found. */
+static int lookup_store_userhash(void *arg,
+                                 const uint8_t hash[STUN_SHA256_SIZE],
+                                 char *name, size_t name_size,
+                                 struct auth_user_keys *out)
+{
+	const struct worker *worker = arg;
+	struct store_user user;
+	int err;
+
+	if (worker->store == NULL)
+		return ENOENT;
+	err = store_user_get_by_hash(worker->store, hash, worker->conf->realm,
+	                             &user);
+	if (err == 0 && strlen(user.name) >= name_size)
+		err = ENOENT;
+	if (err == 0) {
+		memcpy(name, user.name, strlen(user.name) + 1);
+		memcpy(out->key_md5, user.key_md5, sizeof(out->key_md5));
+		memcpy(out->key_sha256, user.key_sha256,
+		       sizeof(out->key_sha256));
+	}
+	explicit_bzero(&user, sizeof(user));
+	return err;
+}
+
 static int authenticate(struct request *req)
 {
 	struct auth_context ctx = {
@@ -73,6 +100,7 @@ static int authenticate(struct request *req)
 	    .client = req->dg->from,
 	    .now = worker_wall_now(),
 	    .lookup_user = lookup_store_user,
+	    .lookup_userhash = lookup_store_userhash,
 	    .lookup_arg = req->worker,
 	};
 	int code;

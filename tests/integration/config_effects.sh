@@ -115,6 +115,10 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	done
 	"$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland 1 1 ||
 		fail "no allocation as nobody"
+	# Both environments of the store, made by root at the first start.
+	owners=$(cd "$WORK/state" && stat -c '%n %U' . data.mdb lock.mdb \
+		durable durable/data.mdb durable/lock.mdb | awk '$2 != "nobody"')
+	[ -z "$owners" ] || fail "state-dir files not given to nobody: $owners"
 	echo "ok: user-name"
 fi
 echo "PASS"

@@ -57,17 +57,6 @@ sys.exit(codes.count(0) != allowed or codes.count(486) != count - allowed)
 " "$@"
 }
 
-# allocate USER PASSWORD: prints the code of one Allocate (0 = success).
-allocate() {
-	"$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR')
-import turnclient
-c = turnclient.Client('127.0.0.1', $PORT, sys.argv[1], sys.argv[2])
-code, _ = c.allocate()
-if code == 0:
-    c.request(turnclient.REFRESH, [(turnclient.LIFETIME, b'\0\0\0\0')])
-print(code)" "$1" "$2"
-}
-
 # ---- status ------------------------------------------------------------
 ctl status >"$WORK/status" || fail "status: exit $?"
 grep -q "running, master pid $TURNPIKED_PID" "$WORK/status" ||

@@ -106,6 +106,18 @@ wait_for_line() {
 	return 1
 }
 
+# allocate USER PASSWORD: prints the code of one Allocate by USERNAME to
+# 127.0.0.1:$PORT (0 = success); a successful one is deleted at once.
+allocate() {
+	"$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR')
+import turnclient
+c = turnclient.Client('127.0.0.1', $PORT, sys.argv[1], sys.argv[2])
+code, _ = c.allocate()
+if code == 0:
+    c.request(turnclient.REFRESH, [(turnclient.LIFETIME, b'\0\0\0\0')])
+print(code)" "$1" "$2"
+}
+
 # json EXPR: evaluates a Python expression over the JSON on stdin (d).
 json() {
 	"$PYTHON" -c "import json, sys; d = json.load(sys.stdin); print($1)"

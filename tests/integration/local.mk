@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/integration/prefork_flood.sh \
 	tests/integration/bench_smoke.sh \
 	tests/integration/ctl.sh \
+	tests/integration/store_users.sh \
 	tests/integration/reload.sh \
 	tests/integration/rate_limits.sh \
 	tests/integration/generation.sh \
@@ -29,11 +30,16 @@ TESTS += $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/storedump
 tests_integration_storedump_SOURCES = tests/integration/storedump.c
 tests_integration_storedump_LDADD = $(TURNPIKE_LIBS)
+check_PROGRAMS += tests/integration/storeforge
+tests_integration_storeforge_SOURCES = tests/integration/storeforge.c
+tests_integration_storeforge_CPPFLAGS = $(AM_CPPFLAGS) $(LMDB_CFLAGS)
+tests_integration_storeforge_LDADD = $(TURNPIKE_LIBS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/stunprobe.py tests/integration/turnclient.py \
 	tests/integration/aioice_client.py tests/integration/streamclient.py
 AM_TESTS_ENVIRONMENT = TURNPIKED='$(abs_top_builddir)/turnpiked'; \
 	TURNPIKECTL='$(abs_top_builddir)/turnpikectl'; \
 	STOREDUMP='$(abs_top_builddir)/tests/integration/storedump'; \
+	STOREFORGE='$(abs_top_builddir)/tests/integration/storeforge'; \
 	TURNPIKE_BENCH='$(abs_top_builddir)/turnpike-bench'; \
-	export TURNPIKED TURNPIKECTL STOREDUMP TURNPIKE_BENCH;
+	export TURNPIKED TURNPIKECTL STOREDUMP STOREFORGE TURNPIKE_BENCH;

@@ -13,7 +13,13 @@ Used as a module by the integration scripts, and as a command:
                                            the right error or nothing
   turnclient.py errors HOST PORT USER PASS   437, 442, 400, 403, 420 and
                                            retransmission checks
+  turnclient.py userhash HOST PORT USER PASS  Allocate, Refresh and delete
+                                           as an RFC 8489 client naming
+                                           the user by USERHASH (SHA-256
+                                           keys and integrity); prints the
+                                           first error code, or 0
 """
+import base64
 import hashlib
 import hmac
 import os
@@ -30,6 +36,12 @@ USERNAME, MESSAGE_INTEGRITY, ERROR_CODE = 0x0006, 0x0008, 0x0009
 CHANNEL_NUMBER, LIFETIME, XOR_PEER_ADDRESS, DATA_ATTR = 0x000C, 0x000D, 0x0012, 0x0013
 REALM, NONCE, XOR_RELAYED_ADDRESS = 0x0014, 0x0015, 0x0016
 REQUESTED_TRANSPORT, XOR_MAPPED_ADDRESS, FINGERPRINT = 0x0019, 0x0020, 0x8028
+# RFC 8489 §14.4-14.6, §14.11-14.12
+MESSAGE_INTEGRITY_SHA256, PASSWORD_ALGORITHM, USERHASH = 0x001C, 0x001D, 0x001E
+PASSWORD_ALGORITHMS = 0x8002
+ALGORITHM_SHA256 = b"\x00\x02\x00\x00"  # SHA-256, no parameters
+NONCE_COOKIE = b"obMatJos2"
+FEATURE_PASSWORD_ALGORITHMS, FEATURE_USERNAME_ANONYMITY = 0x000001, 0x000002
 
 
 def msg_type(method, cls):
@@ -68,11 +80,14 @@ class Message:
         self.tid = tid or os.urandom(12)
         self.attrs = list(attrs or [])
 
-    def encode(self, key=None, fingerprint=True):
+    def encode(self, key=None, fingerprint=True, sha256=False):
         body = b"".join(attr(t, v) for t, v in self.attrs)
         head = lambda extra: struct.pack("!HHI", msg_type(self.method, self.cls),
                                          len(body) + extra, MAGIC) + self.tid
-        if key is not None:
+        if key is not None and sha256:
+            mac = hmac.new(key, head(36) + body, hashlib.sha256).digest()
+            body += attr(MESSAGE_INTEGRITY_SHA256, mac)
+        elif key is not None:
             mac = hmac.new(key, head(24) + body, hashlib.sha1).digest()
             body += attr(MESSAGE_INTEGRITY, mac)
         if fingerprint:
@@ -94,6 +109,28 @@ def decode(data):
     return mtype, tid, attrs
 
 
+def nonce_features(nonce):
+    """RFC 8489 §9.2: the security feature bits after the nonce cookie
+    (24 bits, base64), or 0 for a nonce without the cookie."""
+    if not nonce.startswith(NONCE_COOKIE) or len(nonce) < len(NONCE_COOKIE) + 4:
+        return 0
+    raw = base64.b64decode(nonce[len(NONCE_COOKIE):len(NONCE_COOKIE) + 4])
+    return int.from_bytes(raw, "big")
+
+
+def integrity_sha256_valid(data, key):
+    """RFC 8489 §14.6: MESSAGE-INTEGRITY-SHA256 of a message under key."""
+    pos = 20
+    while pos + 4 <= len(data):
+        t, n = struct.unpack("!HH", data[pos:pos + 4])
+        if t == MESSAGE_INTEGRITY_SHA256:
+            head = data[:2] + struct.pack("!H", pos + 4 + n - 20) + data[4:20]
+            mac = hmac.new(key, head + data[20:pos], hashlib.sha256).digest()
+            return n == 32 and hmac.compare_digest(mac, data[pos + 4:pos + 4 + n])
+        pos += 4 + n + (4 - n % 4) % 4
+    return False
+
+
 def error_code(attrs):
     if ERROR_CODE not in attrs:
         return 0
@@ -102,21 +139,56 @@ def error_code(attrs):
 
 
 class Client:
-    """A TURN client on one UDP socket."""
+    """A TURN client on one UDP socket. With userhash, an RFC 8489 client
+    that keeps its name private: USERHASH instead of USERNAME (only when
+    the server's nonce offers username anonymity), SHA-256 as the
+    password algorithm and MESSAGE-INTEGRITY-SHA256."""
 
-    def __init__(self, host, port, username=None, password=None, sock=None):
+    def __init__(self, host, port, username=None, password=None, sock=None,
+                 userhash=False):
         self.server = (host, int(port))
         self.username, self.password = username, password
+        self.userhash = userhash
         self.sock = sock or socket.socket(
             socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.settimeout(1.0)
         self.realm = self.nonce = self.key = None
+        self.algorithms = None  # PASSWORD-ALGORITHMS of the last challenge
+        self.last_reply = None  # the bytes of the last response
 
     def send(self, msg, key=None):
-        self.sock.sendto(msg.encode(key), self.server)
+        self.sock.sendto(msg.encode(key, sha256=self.userhash), self.server)
+
+    def credentials(self):
+        """The attributes that name the user, the realm and the nonce."""
+        if not self.userhash:
+            return [(USERNAME, self.username.encode()),
+                    (REALM, self.realm), (NONCE, self.nonce)]
+        features = nonce_features(self.nonce)
+        if not features & FEATURE_USERNAME_ANONYMITY:
+            raise ValueError("the server's nonce does not offer USERHASH")
+        if not features & FEATURE_PASSWORD_ALGORITHMS or self.algorithms is None:
+            raise ValueError("the server offers no password algorithms")
+        # §14.4: SHA-256 of the (OpaqueString-processed, here ASCII)
+        # username, ":" and the realm.
+        userhash = hashlib.sha256(b"%s:%s" % (self.username.encode(),
+                                               self.realm)).digest()
+        return [(USERHASH, userhash), (REALM, self.realm), (NONCE, self.nonce),
+                (PASSWORD_ALGORITHMS, self.algorithms),
+                (PASSWORD_ALGORITHM, ALGORITHM_SHA256)]
+
+    def learn(self, reply):
+        """Takes realm, nonce and algorithms from a 401 or 438."""
+        self.nonce = reply[NONCE]
+        self.realm = reply.get(REALM, self.realm)
+        self.algorithms = reply.get(PASSWORD_ALGORITHMS, self.algorithms)
+        digest = hashlib.sha256 if self.userhash else hashlib.md5
+        self.key = digest(b"%s:%s:%s" % (
+            self.username.encode(), self.realm,
+            self.password.encode())).digest()
 
     def transact(self, msg, key=None, tries=3):
-        data = msg.encode(key)
+        data = msg.encode(key, sha256=self.userhash)
         for _ in range(tries):
             self.sock.sendto(data, self.server)
             try:
@@ -124,6 +196,7 @@ class Client:
                     reply = self.sock.recv(4096)
                     mtype, tid, attrs = decode(reply)
                     if tid == msg.tid:
+                        self.last_reply = reply
                         return mtype, attrs, reply
             except socket.timeout:
                 continue
@@ -135,8 +208,7 @@ class Client:
         for _ in range(3):
             extra = []
             if self.nonce is not None:
-                extra = [(USERNAME, self.username.encode()),
-                         (REALM, self.realm), (NONCE, self.nonce)]
+                extra = self.credentials()
             msg = Message(method, REQUEST, list(attrs) + extra)
             _, reply, _ = self.transact(msg, self.key)
             code = error_code(reply)
@@ -144,11 +216,7 @@ class Client:
                 if code == 401 and self.nonce is not None and REALM in reply \
                         and reply[REALM] == self.realm:
                     return code, reply
-                self.nonce = reply[NONCE]
-                self.realm = reply.get(REALM, self.realm)
-                self.key = hashlib.md5(b"%s:%s:%s" % (
-                    self.username.encode(), self.realm,
-                    self.password.encode())).digest()
+                self.learn(reply)
                 continue
             return code, reply
         return code, reply
@@ -612,11 +680,31 @@ def cmd_flood_many(host, port, total, ports):
     return 0
 
 
+def cmd_userhash(host, port, user, password):
+    """An allocation by USERHASH, refreshed and deleted by USERHASH (RFC
+    8656 §5: the same user on every request of an allocation)."""
+    c = Client(host, port, user, password, userhash=True)
+    code, reply = c.allocate()
+    if code == 0:
+        # §9.2.4: the success is signed with the user's SHA-256 key.
+        if XOR_RELAYED_ADDRESS not in reply or \
+                not integrity_sha256_valid(c.last_reply, c.key):
+            print("FAIL: a success without a relayed address or a valid "
+                  "MESSAGE-INTEGRITY-SHA256")
+            return 1
+        code, _ = c.request(REFRESH, [(LIFETIME, struct.pack("!I", 600))])
+    if code == 0:
+        code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    c.close()
+    print(code)
+    return 0
+
+
 def main(argv):
     commands = {"flood": cmd_flood, "errors": cmd_errors,
                 "capacity": cmd_capacity, "hostile": cmd_hostile,
                 "quota": cmd_quota, "hold": cmd_hold, "relay": cmd_relay,
-                "flood-many": cmd_flood_many}
+                "flood-many": cmd_flood_many, "userhash": cmd_userhash}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2

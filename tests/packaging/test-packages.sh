@@ -264,7 +264,13 @@ if [ -x /usr/bin/turnpikectl ]; then
 	check "turnpikectl status finds it through the packaged pid file and state" \
 		sh -c "/usr/bin/turnpikectl -c '$CONF' status >'$work/ctl.log' 2>&1 ||
 			{ cat '$work/ctl.log' >&2; exit 1; }"
+	check "turnpikectl users add and list, as root, in the running daemon's store" \
+		sh -c "echo pw | /usr/bin/turnpikectl -c '$CONF' users add pkgtest >/dev/null &&
+			/usr/bin/turnpikectl -c '$CONF' users list | grep -qx pkgtest"
 fi
+# The store's durable environment (users, quotas), made by the daemon.
+check "/var/lib/turnpike/durable is $unit_user:$unit_group 0750" \
+	[ "$(stat -c '%U:%G %a' /var/lib/turnpike/durable)" = "$unit_user:$unit_group 750" ]
 kill -HUP "$daemon_pid" # ExecReload
 sleep 0.5
 check "after ExecReload (SIGHUP) the master still runs" kill -0 "$daemon_pid"

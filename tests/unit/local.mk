@@ -44,7 +44,8 @@ tests_unit_test_net_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_net_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_store_SOURCES = tests/unit/test_store.c \
-	tests/unit/test_store_procs.c tests/unit/test_store.h
+	tests/unit/test_store_procs.c tests/unit/test_store_durable.c \
+	tests/unit/test_store.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)

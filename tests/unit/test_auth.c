@@ -1023,9 +1023,12 @@ Test(auth_rest, same_user_refused_once_credentials_expire)
 /* A fake user database: "erin" with "secret-garden" in our realm, and a
  * record of what it was asked. */
 struct fake_db {
-	int calls;
+	int calls, hash_calls;
 	char last_name[64];
 	int fail; /* returned instead of a lookup, when not 0 */
+	/* The name the USERHASH index answers with for erin's hash, as a
+	 * damaged index would; NULL: "erin". */
+	const char *indexed_name;
 };
 
 static int fake_lookup(void *arg, const char *name, size_t name_len,
@@ -1047,10 +1050,30 @@ static int fake_lookup(void *arg, const char *name, size_t name_len,
 	return 0;
 }
 
+/* The same database's USERHASH index: erin's hash (of our realm) only. */
+static int fake_lookup_userhash(void *arg, const uint8_t hash[STUN_SHA256_SIZE],
+                                char *name, size_t name_size,
+                                struct auth_user_keys *out)
+{
+	struct fake_db *db = arg;
+	uint8_t erin[STUN_SHA256_SIZE];
+
+	db->hash_calls++;
+	if (db->fail != 0)
+		return db->fail;
+	cr_assert_eq(stun_userhash("erin", 4, REALM, strlen(REALM), erin), 0);
+	if (memcmp(hash, erin, sizeof(erin)) != 0)
+		return ENOENT;
+	snprintf(name, name_size, "%s",
+	         db->indexed_name != NULL ? db->indexed_name : "erin");
+	return fake_lookup(arg, "erin", 4, out);
+}
+
 static void use_fake_db(struct fake_db *db)
 {
 	memset(db, 0, sizeof(*db));
 	ctx.lookup_user = fake_lookup;
+	ctx.lookup_userhash = fake_lookup_userhash;
 	ctx.lookup_arg = db;
 }
 
@@ -1127,17 +1150,107 @@ Test(auth, failing_lookup_gets_500)
 	cr_assert_eq(check(&req, &identity), 500);
 }
 
-Test(auth, userhash_is_not_looked_up)
+/* A request that names erin by USERHASH. */
+static struct request erin_by_userhash(const char *password)
 {
-	struct request req = request_for(NULL, "secret-garden");
+	struct request req = request_for(NULL, password);
+
+	req.userhash = "erin";
+	req.key_name = "erin";
+	return req;
+}
+
+Test(auth, userhash_finds_a_looked_up_user_through_the_index)
+{
+	struct request req = erin_by_userhash("secret-garden");
 	struct auth_identity identity;
 	struct fake_db db;
 
 	use_fake_db(&db);
-	req.userhash = "erin";
-	req.key_name = "erin";
+	request_with_algorithm(&req, STUN_PASSWORD_ALGORITHM_SHA256);
+	req.integrity = INTEGRITY_SHA256;
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(db.hash_calls, 1);
+	cr_assert_str_eq(identity.username, "erin");
+	cr_assert_str_eq(identity.quota_key, "erin");
+	cr_assert(identity.by_userhash);
+	cr_assert_eq(identity.key_len, 32);
+}
+
+Test(auth, userhash_of_a_looked_up_user_with_wrong_password_gets_401)
+{
+	struct request req = erin_by_userhash("wonderland");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &identity), 401);
+	cr_assert_eq(identity.key_len, 0);
+}
+
+/* The index finds; the hash of the name it found must still be the
+ * request's, or a damaged index would let one user in as another. */
+Test(auth, userhash_index_naming_another_user_gets_401)
+{
+	struct request req = erin_by_userhash("secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	db.indexed_name = "mallory";
+	cr_assert_eq(check(&req, &identity), 401);
+	cr_assert_eq(db.hash_calls, 1);
+}
+
+Test(auth, failing_userhash_lookup_gets_500)
+{
+	struct request req = erin_by_userhash("secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	db.fail = EIO;
+	cr_assert_eq(check(&req, &identity), 500);
+}
+
+Test(auth, userhash_is_never_looked_up_by_name)
+{
+	struct request req = erin_by_userhash("secret-garden");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	ctx.lookup_userhash = NULL;
 	cr_assert_eq(check(&req, &identity), 401);
 	cr_assert_eq(db.calls, 0);
+	cr_assert_eq(db.hash_calls, 0);
+}
+
+Test(auth, static_user_by_userhash_needs_no_index)
+{
+	struct request req = request_for(NULL, "builder");
+	struct auth_identity identity;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	req.userhash = "bob";
+	req.key_name = "bob";
+	cr_assert_eq(check(&req, &identity), 0);
+	cr_assert_eq(db.hash_calls, 0);
+}
+
+/* RFC 8656 §5: later requests of an allocation made by USERHASH. */
+Test(auth, same_user_by_userhash_for_a_looked_up_owner)
+{
+	struct request req = erin_by_userhash("secret-garden");
+	struct auth_identity owner;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &owner), 0);
+	cr_assert_eq(check_same(&req, &owner), 0);
+	req.userhash = "alice";
+	cr_assert_eq(check_same(&req, &owner), 441);
 }
 
 Test(auth_rest, rest_credentials_checked_after_the_lookup_finds_nothing)
