@@ -1,6 +1,9 @@
 /*
- * The server's CPU time, from /proc/PID/stat: utime + stime of a process
- * are the sums over all its threads (fields 14 and 15, in clock ticks).
+ * The server's CPU time: the run time in nanoseconds of each of its
+ * threads, from /proc/PID/task/TID/schedstat (first field), or where the
+ * kernel has no schedstat, utime + stime from /proc/PID/stat, the sums
+ * over all threads in clock ticks (10 ms: at 20,000 pps a 2 s run costs
+ * a server 12-18 ticks, so one tick is 6-8 % of the figure).
  * A prefork server is found as a pid and its descendants (a master and
  * its workers), or as every process of a comm name.
  */
@@ -202,19 +205,64 @@ static bool read_ticks(pid_t pid, unsigned long long *ticks)
 	return true;
 }
 
+/* The run time of every live thread of a process, in ns; false when the
+ * process is gone. */
+static bool read_runtime(pid_t pid, unsigned long long *ns)
+{
+	char path[96];
+	struct dirent *entry;
+	bool any = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (dir == NULL)
+		return false;
+	*ns = 0;
+	while ((entry = readdir(dir)) != NULL) {
+		unsigned long long runtime;
+		FILE *f;
+
+		if (!isdigit((unsigned char)entry->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat",
+		         (int)pid, entry->d_name);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue; /* a thread that just ended */
+		if (fscanf(f, "%llu", &runtime) == 1) {
+			*ns += runtime;
+			any = true;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return any;
+}
+
+/* Kernels without CONFIG_SCHED_INFO have no schedstat files. */
+static bool have_schedstat(void)
+{
+	return access("/proc/self/schedstat", R_OK) == 0;
+}
+
 double procstat_cpu(const struct procstat *ps, unsigned *gone)
 {
-	unsigned long long total = 0, ticks;
+	bool precise = have_schedstat();
+	unsigned long long total = 0, value;
 	long hz = sysconf(_SC_CLK_TCK);
 	size_t i;
 
 	*gone = 0;
 	for (i = 0; i < ps->count; i++) {
-		if (read_ticks(ps->pids[i], &ticks))
-			total += ticks;
+		if (precise ? read_runtime(ps->pids[i], &value)
+		            : read_ticks(ps->pids[i], &value))
+			total += value;
 		else
 			(*gone)++;
 	}
+	if (precise)
+		return (double)total / 1e9;
 	return (double)total / (double)(hz > 0 ? hz : 100);
 }
 
