@@ -89,7 +89,6 @@ tests() {
 	# The decoders under libFuzzer (a short pass; `make fuzz` runs longer).
 	build build/fuzz CC=clang --enable-fuzzing --disable-tests
 	(cd build/fuzz && make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}")
-	mandoc -T lint -W warning man/*.[0-9]
 	# The .deb and .rpm: built, and the .deb installed, run, upgraded and
 	# purged on this machine (tests/packaging/test-packages.sh), so only in
 	# CI or when asked.
