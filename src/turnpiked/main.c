@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,34 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: turnpiked [-ftV] [-c file] [-w workers]\n");
+	fprintf(out,
+	        "usage: turnpiked [-ftV] [-c file] [-w workers]\n"
+	        "  -c, --config file    configuration file (default %s)\n"
+	        "  -f, --foreground     stay in the foreground, log to stderr\n"
+	        "  -t, --test           check the configuration and exit\n"
+	        "  -w, --workers n      worker processes, overriding the file\n"
+	        "  -V, --version        print the version and exit\n",
+	        CONF_DEFAULT_PATH);
 }
 
 static int parse_options(int argc, char **argv, struct options *options)
 {
+	static const struct option long_options[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"test", no_argument, NULL, 't'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	int ch;
 	char *end;
 
 	options->config_path = CONF_DEFAULT_PATH;
 	options->workers = -1;
-	while ((ch = getopt(argc, argv, "c:fhtVw:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhtVw:", long_options, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 'c':
 			options->config_path = optarg;

@@ -6,6 +6,14 @@
 PORT=3478
 write_config "$WORK/good.conf" ""
 out=$("$TURNPIKED" -t -c "$WORK/good.conf" 2>&1) || fail "good config rejected: $out"
+# The long options say the same (turnpiked(8) OPTIONS).
+out=$("$TURNPIKED" --test --config "$WORK/good.conf" 2>&1) ||
+	fail "good config rejected with --test --config: $out"
+"$TURNPIKED" --version | grep -q '^turnpiked [0-9]' || fail "--version"
+"$TURNPIKED" --help | grep -q -- '--workers' || fail "--help"
+if "$TURNPIKED" --no-such-option >/dev/null 2>&1; then
+	fail "an unknown option was accepted"
+fi
 
 # refused FILE: turnpiked -t exits 1; its output is left in $out.
 refused() {
