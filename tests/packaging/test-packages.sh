@@ -253,8 +253,22 @@ run_as() { # run_as USER PID...: every PID runs as USER
 check "the master and its workers run as $unit_user" run_as "$unit_user" "$daemon_pid" $workers
 check "the master has LimitNOFILE=$nofile" \
 	grep -Eq "^Max open files +$nofile " "/proc/$daemon_pid/limits"
-check "the master keeps only CAP_NET_BIND_SERVICE (ambient)" \
-	grep -q '^CapAmb:[[:space:]]*0000000000000400$' "/proc/$daemon_pid/status"
+# The unit's ambient CAP_BPF loads the steering programs at start; then the
+# master keeps CAP_NET_BIND_SERVICE alone (for listeners below 1024 on a
+# reload), and its workers inherit exactly that.
+only_bind_service() { # only_bind_service PID...
+	for p in "$@"; do
+		grep -q '^CapPrm:[[:space:]]*0000000000000400$' "/proc/$p/status" &&
+			grep -q '^CapEff:[[:space:]]*0000000000000400$' "/proc/$p/status" &&
+			grep -q '^CapAmb:[[:space:]]*0000000000000000$' "/proc/$p/status" ||
+			return 1
+	done
+}
+# shellcheck disable=SC2086 # a list of pids
+check "the master and its workers keep only CAP_NET_BIND_SERVICE" \
+	only_bind_service "$daemon_pid" $workers
+check "the steering programs were loaded with the unit's CAP_BPF" \
+	grep -q 'steering loaded' "$work/daemon.log"
 stun() {
 	timeout 10 turnutils_stunclient -p "$PORT" 127.0.0.1 >"$work/stun.log" 2>&1 &&
 		grep -q 'UDP reflexive addr: 127\.0\.0\.1:' "$work/stun.log"
