@@ -56,6 +56,29 @@ other_port() {
 	echo "$port"
 }
 
+# port_bound PORT: something holds UDP 127.0.0.1:PORT.
+port_bound() {
+	"$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+# start_peer: turnutils_peer on 127.0.0.1:$PEER_PORT in the background
+# ($PEER_PID), returning once it is bound: under load it can take longer
+# to start than turnutils_uclient takes to allocate, and the first
+# messages would be lost.
+start_peer() {
+	turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$WORK/peer.log" 2>&1 &
+	PEER_PID=$!
+	trap 'kill $PEER_PID 2>/dev/null; cleanup' EXIT INT TERM
+	wait_until 10 port_bound "$PEER_PORT" ||
+		fail "turnutils_peer did not bind 127.0.0.1:$PEER_PORT"
+}
+
 # write_config FILE EXTRA-LINES: a config on loopback with the port in $PORT.
 write_config() {
 	cat >"$1" <<CONF

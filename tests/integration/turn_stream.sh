@@ -22,9 +22,7 @@ channel-numbers = rfc5766"
 "$TURNPIKED" -t -c "$WORK/turnpike.conf" >/dev/null || fail "turnpiked -t"
 start_turnpiked "$WORK/turnpike.conf"
 
-turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$WORK/peer.log" 2>&1 &
-PEER_PID=$!
-trap 'kill $PEER_PID 2>/dev/null; cleanup' EXIT INT TERM
+start_peer
 
 # Four clients at once (-m 4), each with two allocations.
 run_uclient "TCP, channels" "$PORT" -t -m 4 -u alice -w wonderland

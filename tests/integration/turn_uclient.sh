@@ -17,9 +17,7 @@ allow-peer = 127.0.0.0/8
 channel-numbers = rfc5766"
 start_turnpiked "$WORK/turnpike.conf"
 
-turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$WORK/peer.log" 2>&1 &
-PEER_PID=$!
-trap 'kill $PEER_PID 2>/dev/null; cleanup' EXIT INT TERM
+start_peer
 
 run_uclient "channels, static user" "$PORT" -m 4 -u alice -w wonderland
 run_uclient "send indications, static user" "$PORT" -s -m 4 -u alice -w wonderland
