@@ -21,14 +21,14 @@
 #include "turnpike/conf.h"
 #include "test_conf.h"
 
-char err[1024];
+char conf_err[1024];
 
 struct conf *parse_ok(const char *text)
 {
 	struct conf *conf = NULL;
-	int rc = conf_parse("t.conf", text, &conf, err, sizeof(err));
+	int rc = conf_parse("t.conf", text, &conf, conf_err, sizeof(conf_err));
 
-	cr_assert_eq(rc, 0, "\"%s\" refused: %s", text, err);
+	cr_assert_eq(rc, 0, "\"%s\" refused: %s", text, conf_err);
 	cr_assert_not_null(conf);
 	return conf;
 }
@@ -45,11 +45,11 @@ struct conf *parse_key(const char *key, const char *value)
 void assert_error(const char *text, const char *expected)
 {
 	struct conf *conf = NULL;
-	int rc = conf_parse("t.conf", text, &conf, err, sizeof(err));
+	int rc = conf_parse("t.conf", text, &conf, conf_err, sizeof(conf_err));
 
 	cr_assert_eq(rc, EINVAL, "\"%s\" accepted (rc %d)", text, rc);
 	cr_assert_null(conf);
-	cr_assert_str_eq(err, expected);
+	cr_assert_str_eq(conf_err, expected);
 }
 
 /* key = value is refused with one line "t.conf:1: key ...". */
@@ -61,12 +61,12 @@ void assert_bad(const char *key, const char *value)
 
 	snprintf(text, sizeof(text), "%s = %s\n", key, value);
 	snprintf(prefix, sizeof(prefix), "t.conf:1: %s", key);
-	rc = conf_parse("t.conf", text, &conf, err, sizeof(err));
+	rc = conf_parse("t.conf", text, &conf, conf_err, sizeof(conf_err));
 	cr_assert_eq(rc, EINVAL, "%s = %s accepted", key, value);
 	cr_assert_null(conf);
-	cr_assert(strncmp(err, prefix, strlen(prefix)) == 0,
-	          "%s = %s: message \"%s\"", key, value, err);
-	cr_assert_null(strchr(err, '\n'));
+	cr_assert(strncmp(conf_err, prefix, strlen(prefix)) == 0,
+	          "%s = %s: message \"%s\"", key, value, conf_err);
+	cr_assert_null(strchr(conf_err, '\n'));
 }
 
 void assert_bad_values(const char *key, const char *const *values)
@@ -380,17 +380,18 @@ Test(conf, message_shortens_long_values)
 	memcpy(text, "workers = ", 10);
 	text[sizeof(text) - 1] = '\0';
 	assert_bad("workers", text + 10);
-	cr_assert(strstr(err, "...") != NULL);
-	cr_assert(strlen(err) < 200);
+	cr_assert(strstr(conf_err, "...") != NULL);
+	cr_assert(strlen(conf_err) < 200);
 }
 
 Test(conf, error_leaves_out_untouched)
 {
-	struct conf *conf = (struct conf *)&err;
+	struct conf *conf = (struct conf *)&conf_err;
 
-	cr_assert_eq(conf_parse("t.conf", "bad", &conf, err, sizeof(err)),
-	             EINVAL);
-	cr_assert_eq(conf, (struct conf *)&err);
+	cr_assert_eq(
+	    conf_parse("t.conf", "bad", &conf, conf_err, sizeof(conf_err)),
+	    EINVAL);
+	cr_assert_eq(conf, (struct conf *)&conf_err);
 }
 
 Test(conf, error_fits_a_small_buffer)
@@ -425,7 +426,8 @@ Test(conf, conf_load_reads_a_file)
 	char *path = temp_file("realm = example.org\nuser = a:b\n");
 	struct conf *conf = NULL;
 
-	cr_assert_eq(conf_load(path, &conf, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(conf_load(path, &conf, conf_err, sizeof(conf_err)), 0,
+	             "%s", conf_err);
 	cr_assert_str_eq(conf->realm, "example.org");
 	cr_assert_str_eq(conf->path, path);
 	cr_assert_eq(conf->user_count, 1);
@@ -437,20 +439,22 @@ Test(conf, conf_load_of_a_missing_file_says_file_and_strerror)
 {
 	struct conf *conf = NULL;
 
-	cr_assert_eq(
-	    conf_load("/nonexistent/turnpike.conf", &conf, err, sizeof(err)),
-	    ENOENT);
+	cr_assert_eq(conf_load("/nonexistent/turnpike.conf", &conf, conf_err,
+	                       sizeof(conf_err)),
+	             ENOENT);
 	cr_assert_null(conf);
-	cr_assert_str_eq(err, "/nonexistent/turnpike.conf: No such file or "
-	                      "directory");
+	cr_assert_str_eq(conf_err,
+	                 "/nonexistent/turnpike.conf: No such file or "
+	                 "directory");
 }
 
 Test(conf, conf_load_of_a_directory_fails_with_its_errno)
 {
 	struct conf *conf = NULL;
 
-	cr_assert_eq(conf_load("/tmp", &conf, err, sizeof(err)), EISDIR);
-	cr_assert_str_eq(err, "/tmp: Is a directory");
+	cr_assert_eq(conf_load("/tmp", &conf, conf_err, sizeof(conf_err)),
+	             EISDIR);
+	cr_assert_str_eq(conf_err, "/tmp: Is a directory");
 }
 
 Test(conf, conf_load_names_the_file_and_line_in_errors)
@@ -459,10 +463,11 @@ Test(conf, conf_load_names_the_file_and_line_in_errors)
 	struct conf *conf = NULL;
 	char expected[256];
 
-	cr_assert_eq(conf_load(path, &conf, err, sizeof(err)), EINVAL);
+	cr_assert_eq(conf_load(path, &conf, conf_err, sizeof(conf_err)),
+	             EINVAL);
 	snprintf(expected, sizeof(expected),
 	         "%s:3: unknown key 'relm' (did you mean 'realm'?)", path);
-	cr_assert_str_eq(err, expected);
+	cr_assert_str_eq(conf_err, expected);
 	unlink(path);
 }
 
@@ -475,10 +480,11 @@ Test(conf, conf_load_refuses_a_nul_byte)
 
 	cr_assert_eq(write(fd, "realm = a\nwor\0kers = 2\n", 23), 23);
 	close(fd);
-	cr_assert_eq(conf_load(path, &conf, err, sizeof(err)), EINVAL);
+	cr_assert_eq(conf_load(path, &conf, conf_err, sizeof(conf_err)),
+	             EINVAL);
 	snprintf(expected, sizeof(expected), "%s:2: NUL byte in the file",
 	         path);
-	cr_assert_str_eq(err, expected);
+	cr_assert_str_eq(conf_err, expected);
 	unlink(path);
 }
 

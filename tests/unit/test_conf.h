@@ -12,7 +12,7 @@
 #include "turnpike/conf.h"
 
 /* The message of the last conf_parse() or conf_load() a test made. */
-extern char err[1024];
+extern char conf_err[1024];
 
 /* text parses; the conf is the caller's to free. */
 struct conf *parse_ok(const char *text);

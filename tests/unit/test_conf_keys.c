@@ -188,14 +188,14 @@ Test(conf, user_messages_never_show_the_password)
 {
 	struct conf *conf = NULL;
 
-	cr_assert_eq(conf_parse("t.conf", "user = hunter2secret\n", &conf, err,
-	                        sizeof(err)),
+	cr_assert_eq(conf_parse("t.conf", "user = hunter2secret\n", &conf,
+	                        conf_err, sizeof(conf_err)),
 	             EINVAL);
-	cr_assert_null(strstr(err, "hunter2"));
-	cr_assert_eq(conf_parse("t.conf", "user = a\x01:hunter2\n", &conf, err,
-	                        sizeof(err)),
+	cr_assert_null(strstr(conf_err, "hunter2"));
+	cr_assert_eq(conf_parse("t.conf", "user = a\x01:hunter2\n", &conf,
+	                        conf_err, sizeof(conf_err)),
 	             EINVAL);
-	cr_assert_null(strstr(err, "hunter2"));
+	cr_assert_null(strstr(conf_err, "hunter2"));
 }
 
 Test(conf, auth_secret_is_repeatable_in_order)
