@@ -12,12 +12,16 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
-tests_unit_test_stun_SOURCES = tests/unit/test_stun.c tests/unit/test_stun_frame.c
+tests_unit_test_stun_SOURCES = tests/unit/test_stun.c \
+	tests/unit/test_stun_roundtrip.c tests/unit/test_stun_malformed.c \
+	tests/unit/test_stun_frame.c tests/unit/test_stun.h
 tests_unit_test_stun_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stun_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_stun_LDADD = $(UNIT_LDADD)
 
-tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c \
+	tests/unit/test_conf_listen.c tests/unit/test_conf_keys.c \
+	tests/unit/test_conf_rates.c tests/unit/test_conf.h
 tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_LDADD)
@@ -27,7 +31,9 @@ tests_unit_test_log_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_log_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_log_LDADD = $(UNIT_LDADD)
 
-tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c \
+	tests/unit/test_auth_nonce.c tests/unit/test_auth_rest.c \
+	tests/unit/test_auth_lookup.c tests/unit/test_auth.h
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_auth_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_auth_LDADD = $(UNIT_LDADD)
