@@ -38,9 +38,9 @@
 	X(tx_errors, "datagrams the kernel refused to send")                   \
 	X(tx_gso_sends, "runs of datagrams sent as one UDP GSO message")       \
 	X(tx_gso_refused, "batches resent without GSO after the kernel "       \
-	                  "refused segmentation")                             \
+	                  "refused segmentation")                              \
 	X(rate_queued, "packets held back by a rate limit (rate-policy pace)") \
-	X(rate_queue_dropped, "paced packets dropped: queue or pool full") \
+	X(rate_queue_dropped, "paced packets dropped: queue or pool full")     \
 	X(streams_accepted, "TCP and TLS connections accepted")                \
 	X(streams_live, "TCP and TLS connections open now")                    \
 	X(streams_refused, "connections refused: pending bounds, descriptors") \

@@ -38,7 +38,6 @@
 /* Family tag, port and an IPv6 address. */
 #define NONCE_CLIENT_MAX (1 + 2 + 16)
 
-
 /* RFC 8489 §14.10: a NONCE is fewer than 128 characters. */
 _Static_assert(NONCE_LEN < AUTH_NONCE_MAX && AUTH_NONCE_MAX <= 128,
                "nonce too long");

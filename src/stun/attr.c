@@ -109,7 +109,7 @@ int stun_attr_check(uint16_t type, const uint8_t *value, size_t len)
 		return stun_size_is(len, 4);
 	case STUN_ATTR_EVEN_PORT: /* RFC 8656 §18.7: one byte */
 		return stun_size_is(len, 1);
-	case STUN_ATTR_DONT_FRAGMENT:  /* RFC 8656 §18.9: no value */
+	case STUN_ATTR_DONT_FRAGMENT: /* RFC 8656 §18.9: no value */
 	case STUN_ATTR_USE_CANDIDATE: /* RFC 8445 §16.1: no value */
 		return stun_size_is(len, 0);
 	case STUN_ATTR_RESERVATION_TOKEN: /* RFC 8656 §18.10 */
