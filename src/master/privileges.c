@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -90,7 +91,11 @@ static void give_state_dir(const struct conf *conf, uid_t uid, gid_t gid)
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", conf->state_dir, files[i]);
-		if (chown(path, uid, gid) != 0 && errno != ENOENT)
+		/* Not through a link the service user may have planted
+		 * (store.c refuses to open those). */
+		if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) !=
+		        0 &&
+		    errno != ENOENT)
 			log_warn("state-dir chown failed path=%s",
 			         LOG_QUOTED(path));
 	}

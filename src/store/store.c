@@ -80,6 +80,8 @@ const char *store_strerror(int err)
 		return "not a turnpike store, or one of another version";
 	case EROFS:
 		return "store opened read-only";
+	case ELOOP:
+		return "a symbolic link in the state directory (refused)";
 	case ENOSPC:
 		return "store is full";
 	}
@@ -142,6 +144,25 @@ static int make_dir(const char *dir)
 	return errno;
 }
 
+/* ELOOP when dir/name (name NULL: dir itself) is a symbolic link. The
+ * service user owns the state directory, and a master started as root
+ * opens and chowns what is in it: a link planted there would make root
+ * create or hand over files elsewhere (/etc, say). */
+static int refuse_symlink(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int len;
+
+	len = snprintf(path, sizeof(path), "%s%s%s", dir, name ? "/" : "",
+	               name ? name : "");
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return ENAMETOOLONG;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : errno;
+	return S_ISLNK(st.st_mode) ? ELOOP : 0;
+}
+
 static int env_open(struct store *store, enum store_env which, const char *dir)
 {
 	/*
@@ -158,6 +179,9 @@ static int env_open(struct store *store, enum store_env which, const char *dir)
 	MDB_env *env;
 	int rc;
 
+	if ((rc = refuse_symlink(dir, "data.mdb")) != 0 ||
+	    (rc = refuse_symlink(dir, "lock.mdb")) != 0)
+		return rc;
 	if (store->read_only)
 		flags |= MDB_RDONLY;
 	else if (which == STORE_ENV_LIVE)
@@ -256,7 +280,8 @@ static int durable_open(struct store *store, const char *dir)
 	len = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DURABLE_SUBDIR);
 	if (len < 0 || (size_t)len >= sizeof(path))
 		return ENAMETOOLONG;
-	if ((!store->read_only && (err = make_dir(path)) != 0) ||
+	if ((err = refuse_symlink(path, NULL)) != 0 ||
+	    (!store->read_only && (err = make_dir(path)) != 0) ||
 	    (err = env_open(store, STORE_ENV_DURABLE, path)) != 0 ||
 	    (err = tables_open(store, STORE_ENV_DURABLE, &version)) != 0)
 		return err;

@@ -197,6 +197,39 @@ Test(store_durable, a_durable_environment_of_another_version_is_eproto)
 	cr_assert_eq(store_open(dir, STORE_READ_ONLY, &store), EPROTO);
 }
 
+/* A master started as root opens what the service user may have put in
+ * the state directory: a link there is refused, and nothing is created
+ * where it points. */
+Test(store_durable, symbolic_links_in_the_state_directory_are_refused)
+{
+	char durable[128], elsewhere[] = "/tmp/turnpike-elsewhere-XXXXXX";
+	char planted[160];
+
+	cr_assert_not_null(mkdtemp(elsewhere));
+	store_close(store);
+	store = NULL;
+	path_of(durable, sizeof(durable), "durable");
+	snprintf(planted, sizeof(planted), "%s/data.mdb", durable);
+	cr_assert_eq(unlink(planted), 0);
+	snprintf(planted, sizeof(planted), "%s/lock.mdb", durable);
+	cr_assert_eq(unlink(planted), 0);
+	cr_assert_eq(rmdir(durable), 0);
+	cr_assert_eq(symlink(elsewhere, durable), 0);
+	cr_assert_eq(store_open(dir, 0, &store), ELOOP);
+	snprintf(planted, sizeof(planted), "%s/data.mdb", elsewhere);
+	cr_assert_neq(access(planted, F_OK), 0, "created through the link");
+
+	/* The live environment's files too. */
+	cr_assert_eq(unlink(durable), 0);
+	path_of(planted, sizeof(planted), "lock.mdb");
+	cr_assert_eq(unlink(planted), 0);
+	cr_assert_eq(symlink("/tmp/turnpike-no-such-file", planted), 0);
+	cr_assert_eq(store_open(dir, 0, &store), ELOOP);
+	cr_assert_eq(store_open(dir, STORE_READ_ONLY, &store), ELOOP);
+	cr_assert_eq(unlink(planted), 0);
+	cr_assert_eq(rmdir(elsewhere), 0);
+}
+
 /* ---- the USERHASH index ------------------------------------------------ */
 
 Test(store_durable, userhash_finds_a_store_user_and_not_after_delete)
