@@ -147,7 +147,8 @@ bool net_addr_unspecified(const struct sockaddr *addr);
 #define NET_PKTINFO_SPACE CMSG_SPACE(20)
 int net_pktinfo_enable(int fd, int family);
 /* From the control messages recvmsg() filled in: the address the
- * datagram was sent to, with port. False when there is none. */
+ * datagram was sent to, with port. False when there is none, or when it
+ * was sent to a broadcast or multicast address. */
 bool net_pktinfo_destination(const struct msghdr *msg, uint16_t port,
                              struct sockaddr_storage *out);
 /* Writes the control message that makes sendmsg() send from local's

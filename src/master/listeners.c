@@ -181,7 +181,13 @@ static int *plant_seeds(const struct conf *conf)
 		const struct conf_listen *listen = &conf->listens[i];
 
 		seeds[i] = -1;
+		/* A wildcard seed connected to itself is rehashed to a
+		 * loopback address and seeds nothing; wildcard groups hold
+		 * no connected sockets anyway (client sockets are bound to
+		 * the address the client wrote to). */
 		if (listen->transport != CONF_TRANSPORT_UDP ||
+		    net_addr_unspecified(
+		        (const struct sockaddr *)&listen->addr) ||
 		    bind_one(conf, listen, true, &seeds[i]) != 0)
 			continue;
 		if (net_relay_hold(seeds[i]) != 0) {
@@ -283,8 +289,24 @@ int master_bind_listeners(struct master *master, const struct conf *conf,
 	return 0;
 }
 
+/* a is on b's port and address, or on a wildcard of the same family
+ * and port that covers it, or the other way round: a bind of one finds
+ * the other in the way. */
+static bool overlaps(const struct conf_listen *a, const struct conf_listen *b)
+{
+	const struct sockaddr *x = (const struct sockaddr *)&a->addr;
+	const struct sockaddr *y = (const struct sockaddr *)&b->addr;
+
+	if (a->transport != b->transport || x->sa_family != y->sa_family ||
+	    net_addr_port(x) != net_addr_port(y))
+		return false;
+	return net_addr_unspecified(x) || net_addr_unspecified(y) ||
+	       same_listen(a, b);
+}
+
 /* Bound by one of our workers: a listener, or a draining worker's
- * allocation sockets. */
+ * allocation sockets (for a wildcard listener, on the host's addresses:
+ * hence overlaps, not equality). */
 static bool held(const struct master *master, const struct conf_listen *listen)
 {
 	size_t i, j;
@@ -294,10 +316,10 @@ static bool held(const struct master *master, const struct conf_listen *listen)
 
 		for (j = 0; j < w->listener_count; j++)
 			if (w->listeners[j].fd >= 0 &&
-			    same_listen(w->listeners[j].listen, listen))
+			    overlaps(w->listeners[j].listen, listen))
 				return true;
 		for (j = 0; j < w->drained_count; j++)
-			if (same_listen(&w->drained[j], listen))
+			if (overlaps(&w->drained[j], listen))
 				return true;
 	}
 	return false;

@@ -48,6 +48,11 @@ bool net_pktinfo_destination(const struct msghdr *msg, uint16_t port,
 			struct in_pktinfo info;
 
 			memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
+			/* Sent to a broadcast address: ipi_addr is that,
+			 * ipi_spec_dst the interface's own. Not a client of
+			 * ours, and no address to answer from. */
+			if (info.ipi_addr.s_addr != info.ipi_spec_dst.s_addr)
+				return false;
 			memset(out, 0, sizeof(*out));
 			sin->sin_family = AF_INET;
 			sin->sin_addr = info.ipi_addr;
@@ -60,6 +65,8 @@ bool net_pktinfo_destination(const struct msghdr *msg, uint16_t port,
 			struct in6_pktinfo info;
 
 			memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
+			if (IN6_IS_ADDR_MULTICAST(&info.ipi6_addr))
+				return false; /* as broadcast above */
 			memset(out, 0, sizeof(*out));
 			sin6->sin6_family = AF_INET6;
 			sin6->sin6_addr = info.ipi6_addr;

@@ -48,16 +48,13 @@ int worker_receive_batch(struct worker *worker,
 		worker->metrics->rx_datagrams++;
 		worker->metrics->rx_bytes += messages[i].msg_len;
 		/* Larger than any STUN or TURN message we serve: marked
-		 * with length 0 so the paths drop it as malformed. */
-		if ((messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-			worker->metrics->rx_malformed++;
-			messages[i].msg_len = 0;
-		}
-		/* Without the destination a reply could leave from the
-		 * wrong address: better none. */
-		if (socket->pktinfo &&
-		    !net_pktinfo_destination(&messages[i].msg_hdr, port,
-		                             &worker->destinations[i])) {
+		 * with length 0 so the paths drop it as malformed. So is one
+		 * to a wildcard listener without a unicast destination: a
+		 * reply could leave from the wrong address. */
+		if ((messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
+		    (socket->pktinfo &&
+		     !net_pktinfo_destination(&messages[i].msg_hdr, port,
+		                              &worker->destinations[i]))) {
 			worker->metrics->rx_malformed++;
 			messages[i].msg_len = 0;
 		}
@@ -119,18 +116,21 @@ void worker_socket_readable(int fd, short what, void *arg)
 static ssize_t reply_from(const struct worker_datagram *dg, const uint8_t *data,
                           size_t length)
 {
-	uint8_t control[NET_PKTINFO_SPACE];
+	union {
+		struct cmsghdr align; /* CMSG_FIRSTHDR's alignment */
+		uint8_t bytes[NET_PKTINFO_SPACE];
+	} control;
 	struct iovec iov = {.iov_base = (void *)data, .iov_len = length};
 	struct msghdr msg = {
 	    .msg_name = (void *)dg->from,
 	    .msg_namelen = net_addr_len(dg->from),
 	    .msg_iov = &iov,
 	    .msg_iovlen = 1,
-	    .msg_control = control,
+	    .msg_control = control.bytes,
 	};
 
 	msg.msg_controllen =
-	    net_pktinfo_source(dg->local, control, sizeof(control));
+	    net_pktinfo_source(dg->local, control.bytes, sizeof(control));
 	return sendmsg(dg->socket->fd, &msg, MSG_DONTWAIT);
 }
 

@@ -55,4 +55,29 @@ echo "allocations held by: $pids (first generation $first, newest $newest)"
 touch "$WORK/stop" "$WORK/stop2"
 wait "$HOLD_PID" || fail "old clients: $(cat "$WORK/hold.out")"
 wait "$HOLD2_PID" || fail "new clients: $(cat "$WORK/hold2.out")"
+
+# The same with a wildcard listener: its clients' sockets are bound to
+# 127.0.0.1:PORT3 (the address they wrote to), and a later generation
+# listening on exactly that address must not take them for another
+# process's.
+PORT3=$(other_port "$PORT2")
+write_config "$CONF" "$base
+listen = udp://127.0.0.1:$PORT2"
+sed -i "s|^listen = udp://127.0.0.1:$PORT\$|listen = udp://0.0.0.0:$PORT3|" "$CONF"
+ctl reload >"$WORK/reload.out" 2>&1 || fail "reload to 0.0.0.0:$PORT3: $(cat "$WORK/reload.out")"
+"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT3" alice wonderland 3 \
+	"$WORK/stop3" 60 >"$WORK/hold3.out" 2>&1 &
+HOLD3_PID=$!
+wait_for_line "$WORK/hold3.out" ready || fail "clients on 0.0.0.0:$PORT3: $(cat "$WORK/hold3.out")"
+write_config "$CONF" "$base"
+sed -i "s|^listen = .*|listen = udp://127.0.0.1:$PORT2|" "$CONF"
+ctl reload >"$WORK/reload.out" 2>&1 || fail "reload away from $PORT3: $(cat "$WORK/reload.out")"
+write_config "$CONF" "$base
+listen = udp://127.0.0.1:$PORT2"
+sed -i "s|^listen = udp://127.0.0.1:$PORT\$|listen = udp://127.0.0.1:$PORT3|" "$CONF"
+ctl reload >"$WORK/reload.out" 2>&1 ||
+	fail "reload to 127.0.0.1:$PORT3 refused while 0.0.0.0:$PORT3 drains: $(cat "$WORK/reload.out")"
+"$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT3" || fail "no answer on $PORT3"
+touch "$WORK/stop3"
+wait "$HOLD3_PID" || fail "clients of the wildcard generation: $(cat "$WORK/hold3.out")"
 echo "PASS"

@@ -342,3 +342,33 @@ Test(net_steer, picks_only_the_sockets_given_ipv6)
 {
 	check_steering(v6("::1", 0), 1);
 }
+
+/* A broadcast reaches a wildcard socket with ipi_addr the broadcast
+ * address and ipi_spec_dst the interface's: no destination to answer
+ * from. */
+Test(net_pktinfo, a_broadcast_destination_is_refused)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t bytes[NET_PKTINFO_SPACE];
+	} control;
+	struct msghdr msg = {.msg_control = control.bytes,
+	                     .msg_controllen = sizeof(control)};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	struct in_pktinfo info;
+	struct sockaddr_storage out;
+
+	memset(&control, 0, sizeof(control));
+	memset(&info, 0, sizeof(info));
+	inet_pton(AF_INET, "127.255.255.255", &info.ipi_addr);
+	inet_pton(AF_INET, "127.0.0.1", &info.ipi_spec_dst);
+	cmsg->cmsg_level = IPPROTO_IP;
+	cmsg->cmsg_type = IP_PKTINFO;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(info));
+	memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+	msg.msg_controllen = CMSG_SPACE(sizeof(info));
+	cr_assert_not(net_pktinfo_destination(&msg, 3478, &out));
+	info.ipi_addr = info.ipi_spec_dst;
+	memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+	cr_assert(net_pktinfo_destination(&msg, 3478, &out));
+}
