@@ -90,6 +90,11 @@ int net_steer_open(struct net_steer **out);
 int net_steer_set(struct net_steer *steer, unsigned group, const int *fds,
                   size_t count);
 void net_steer_close(struct net_steer *steer); /* NULL: no-op */
+/* Whether this process may use the maps now (a harmless lookup): before
+ * Linux 5.19 a kernel with unprivileged bpf() disabled refuses every bpf()
+ * command, map updates on a descriptor included, without CAP_BPF (EPERM).
+ * Returns 0 or an errno. */
+int net_steer_probe(const struct net_steer *steer);
 
 /* Binds a UDP socket to addr at exactly port (a reserved port). */
 int net_udp_bind_port(const struct sockaddr *addr, uint16_t port,

@@ -225,6 +225,27 @@ void master_steer_open(struct master *master)
 	        LOG_QUOTED(strerror(err)));
 }
 
+void master_steer_settle(struct master *master)
+{
+	int err;
+
+	if (master->steer == NULL)
+		return;
+	err = net_steer_probe(master->steer);
+	if (err == 0) {
+		if (master_forget_bpf_capability() != 0)
+			log_warn("CAP_BPF drop failed");
+		else
+			log_info("steering maps need no capability on this "
+			         "kernel: CAP_BPF dropped");
+		return;
+	}
+	log_info("steering keeps CAP_BPF as a permitted capability, raised "
+	         "only to update the maps: this kernel refuses bpf() "
+	         "without it error=%s",
+	         LOG_QUOTED(strerror(err)));
+}
+
 /* The g-th UDP address of conf steers to row g: the new slots' sockets
  * for it, in slot order. Past NET_STEER_GROUPS addresses, or when a row
  * cannot be set, the kernel's hash decides. */
@@ -236,6 +257,9 @@ static void steer_generation(struct master *master, const struct conf *conf,
 	unsigned group = 0;
 	size_t i, k;
 
+	/* A no-op unless this kernel needs it (master_steer_settle). */
+	if (master->steer != NULL && master_bpf_capability(true) != 0)
+		log_warn("CAP_BPF raise failed");
 	for (i = 0; master->steer != NULL && i < conf->listen_count; i++) {
 		const struct conf_listen *listen = &conf->listens[i];
 
@@ -255,6 +279,8 @@ static void steer_generation(struct master *master, const struct conf *conf,
 		                        name, sizeof(name)),
 		        LOG_QUOTED(strerror(err)));
 	}
+	if (master->steer != NULL)
+		(void)master_bpf_capability(false);
 }
 
 int master_bind_listeners(struct master *master, const struct conf *conf,

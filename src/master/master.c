@@ -302,7 +302,9 @@ static int setup(struct master *master, struct conf *conf)
 		err = auth_nonce_key_generate(&master->nonce_key);
 	if (err == 0) {
 		master_steer_open(master);
-		err = master_drop_privileges(conf);
+		err = master_drop_privileges(conf, master->steer != NULL);
+		if (err == 0)
+			master_steer_settle(master);
 	}
 	return err != 0 ? err : master_start_generation(master, conf, count);
 }

@@ -111,6 +111,10 @@ int master_check_listeners_free(const struct master *master,
  * hash. master_bind_listeners then gives each new generation's UDP
  * listeners to them. */
 void master_steer_open(struct master *master);
+/* After privileges are dropped: keeps CAP_BPF (permitted, not effective)
+ * only when this kernel needs it for the map updates of later
+ * generations; forgets it otherwise. */
+void master_steer_settle(struct master *master);
 /* In a worker: closes the other slots' sockets and the steering maps. */
 void master_close_other_listeners(struct master *master, size_t keep);
 void master_close_slot_listeners(struct master_worker *slot);
@@ -163,7 +167,14 @@ void master_wait_workers(struct master *master, unsigned timeout);
 /* privileges.c: drops root for conf->run_user, keeping what binding
  * privileged ports needs; not root, drops every capability but
  * CAP_NET_BIND_SERVICE. */
-int master_drop_privileges(const struct conf *conf);
+int master_drop_privileges(const struct conf *conf, bool keep_bpf);
+/* CAP_BPF, kept permitted for the steering maps (keep_bpf above): made
+ * effective around a map update and not otherwise; forgotten for good by
+ * the workers, and by the master when this kernel lets it update the
+ * maps without (Linux 5.19 on, or unprivileged bpf() enabled). No-ops
+ * without it. Return 0 or an errno. */
+int master_bpf_capability(bool raise);
+int master_forget_bpf_capability(void);
 
 /* status.c: publishes the status snapshot into the store, one entry per
  * slot in use (turnpikectl status). */

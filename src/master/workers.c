@@ -62,6 +62,10 @@ run_child(struct master *master, size_t slot, pid_t parent)
 	snprintf(name, sizeof(name), "worker %zu", slot);
 	log_set_process(name);
 	master_close_other_listeners(master, slot);
+	/* Kept for the master's steering maps only, where a kernel needs
+	 * it (listeners.c); a worker parses the network's input. */
+	if (master_forget_bpf_capability() != 0)
+		log_warn("CAP_BPF drop failed");
 	/* An MDB_env must not cross fork(): the worker opens its own. */
 	memset(&master->shm.workers[slot], 0,
 	       sizeof(master->shm.workers[slot]));

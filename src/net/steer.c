@@ -15,9 +15,11 @@
  * One map of sockets holds NET_STEER_GROUPS rows of NET_STEER_WIDTH
  * entries, row g for the g-th UDP listen address; a second map holds each
  * row's count; program g reads row g. Everything is made at start, while
- * the master may still use bpf(): filling the maps and attaching a
- * program to a group need only the descriptors, so reloads work after
- * privileges are dropped.
+ * the master may still use bpf(). Filling the maps and attaching a
+ * program to a group need only the descriptors from Linux 5.19 on; before
+ * that a kernel with unprivileged bpf() disabled refuses every bpf()
+ * command without CAP_BPF, which the master then keeps for reloads
+ * (net_steer_probe tells; master/listeners.c).
  */
 #include "config.h"
 
@@ -215,6 +217,20 @@ int net_steer_set(struct net_steer *steer, unsigned group, const int *fds,
 	               &steer->programs[group], sizeof(int)) != 0)
 		return errno;
 	return 0;
+}
+
+int net_steer_probe(const struct net_steer *steer)
+{
+	union bpf_attr attr;
+	uint32_t key = 0, value;
+	int ret;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)steer->counts_fd;
+	attr.key = (uint64_t)(uintptr_t)&key;
+	attr.value = (uint64_t)(uintptr_t)&value;
+	ret = sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+	return ret < 0 ? -ret : 0;
 }
 
 void net_steer_close(struct net_steer *steer)

@@ -7,7 +7,8 @@ UNIT_TESTS = \
 	tests/unit/test_net \
 	tests/unit/test_store \
 	tests/unit/test_ratelimit \
-	tests/unit/test_worker
+	tests/unit/test_worker \
+	tests/unit/test_master
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -67,3 +68,8 @@ tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
 tests_unit_test_worker_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_worker_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_worker_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_master_SOURCES = tests/unit/test_master.c
+tests_unit_test_master_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_master_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_master_LDADD = $(UNIT_LDADD)
