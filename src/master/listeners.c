@@ -257,10 +257,12 @@ static void steer_generation(struct master *master, const struct conf *conf,
 	unsigned group = 0;
 	size_t i, k;
 
+	if (master->steer == NULL)
+		return;
 	/* A no-op unless this kernel needs it (master_steer_settle). */
-	if (master->steer != NULL && master_bpf_capability(true) != 0)
+	if (master_bpf_capability(true) != 0)
 		log_warn("CAP_BPF raise failed");
-	for (i = 0; master->steer != NULL && i < conf->listen_count; i++) {
+	for (i = 0; i < conf->listen_count; i++) {
 		const struct conf_listen *listen = &conf->listens[i];
 
 		if (listen->transport != CONF_TRANSPORT_UDP)
@@ -279,8 +281,7 @@ static void steer_generation(struct master *master, const struct conf *conf,
 		                        name, sizeof(name)),
 		        LOG_QUOTED(strerror(err)));
 	}
-	if (master->steer != NULL)
-		(void)master_bpf_capability(false);
+	(void)master_bpf_capability(false);
 }
 
 int master_bind_listeners(struct master *master, const struct conf *conf,

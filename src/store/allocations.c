@@ -62,11 +62,7 @@ static int limits_resolve(struct store *store, const char *quota_key,
 
 	*limits = *configured;
 	err = store_quota_get(store, quota_key, &limits->user_quota);
-	if (err == ENOENT) {
-		limits->user_quota = configured->user_quota;
-		return 0;
-	}
-	return err;
+	return err == ENOENT ? 0 : err;
 }
 
 /* Adds delta (+1 or -1) to the quota key's count and the total; a count

@@ -93,27 +93,36 @@ static int user_read(struct store *store, MDB_txn *txn, const char *name,
 	return store_user_decode(&key, &value, user);
 }
 
+/* Removes the index entry of the user of that name; ENOENT when there
+ * is no such user. */
+static int unindex(struct store *store, MDB_txn *txn, const char *name)
+{
+	struct store_user old;
+	int err = user_read(store, txn, name, &old);
+
+	if (err == 0)
+		err = userhash_change(store, txn, &old, false);
+	explicit_bzero(&old, sizeof(old));
+	return err;
+}
+
 int store_user_write(struct store *store, MDB_txn *txn,
                      const struct store_user *user)
 {
 	uint8_t buf[USER_RECORD_MAX];
 	MDB_val key = {strlen(user->name), (void *)user->name};
 	MDB_val value = {0, buf};
-	struct store_user old;
 	int err;
 
 	if ((err = user_encode(user, buf, &value.mv_size)) != 0)
 		return err;
-	err = user_read(store, txn, user->name, &old);
-	if (err == 0)
-		err = userhash_change(store, txn, &old, false);
+	err = unindex(store, txn, user->name);
 	if (err == 0 || err == ENOENT)
 		err = store_error(
 		    mdb_put(txn, store->dbi[STORE_USERS], &key, &value, 0));
 	if (err == 0)
 		err = userhash_change(store, txn, user, true);
 	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(&old, sizeof(old));
 	return err;
 }
 
@@ -132,18 +141,14 @@ int store_user_put(struct store *store, const struct store_user *user)
 int store_user_get(struct store *store, const char *name,
                    struct store_user *user)
 {
-	MDB_val key = {0, (void *)name}, value;
 	MDB_txn *txn;
 	int err;
 
 	if (!store_key_valid(name, sizeof(user->name)))
 		return EINVAL;
-	key.mv_size = strlen(name);
 	if ((err = store_txn_begin(store, STORE_ENV_DURABLE, false, &txn)) != 0)
 		return err;
-	err = store_error(mdb_get(txn, store->dbi[STORE_USERS], &key, &value));
-	if (err == 0)
-		err = store_user_decode(&key, &value, user);
+	err = user_read(store, txn, name, user);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -202,16 +207,11 @@ int store_user_get_by_hash(struct store *store,
 static int delete_in(struct store *store, MDB_txn *txn, const char *name)
 {
 	MDB_val key = {strlen(name), (void *)name};
-	struct store_user old;
-	int err;
+	int err = unindex(store, txn, name);
 
-	err = user_read(store, txn, name, &old);
-	if (err == 0)
-		err = userhash_change(store, txn, &old, false);
 	if (err == 0)
 		err = store_error(
 		    mdb_del(txn, store->dbi[STORE_USERS], &key, NULL));
-	explicit_bzero(&old, sizeof(old));
 	return err;
 }
 

@@ -35,6 +35,12 @@ static void answer_binding(struct request *req)
 	response_send(req->worker, req->dg, &r, NULL);
 }
 
+static void keys_of(const struct store_user *user, struct auth_user_keys *out)
+{
+	memcpy(out->key_md5, user->key_md5, sizeof(out->key_md5));
+	memcpy(out->key_sha256, user->key_sha256, sizeof(out->key_sha256));
+}
+
 /* The users of the store's database (turnpikectl users), read at each
  * request so that a change needs no reload; keys made for another realm
  * cannot match ours. */
@@ -56,11 +62,8 @@ static int lookup_store_user(void *arg, const char *name, size_t name_len,
 		err = ENOENT;
 	if (err == 0 && strcmp(user.realm, worker->conf->realm) != 0)
 		err = ENOENT;
-	if (err == 0) {
-		memcpy(out->key_md5, user.key_md5, sizeof(out->key_md5));
-		memcpy(out->key_sha256, user.key_sha256,
-		       sizeof(out->key_sha256));
-	}
+	if (err == 0)
+		keys_of(&user, out);
 	explicit_bzero(&user, sizeof(user));
 	return err;
 }
@@ -84,9 +87,7 @@ static int lookup_store_userhash(void *arg,
 		err = ENOENT;
 	if (err == 0) {
 		memcpy(name, user.name, strlen(user.name) + 1);
-		memcpy(out->key_md5, user.key_md5, sizeof(out->key_md5));
-		memcpy(out->key_sha256, user.key_sha256,
-		       sizeof(out->key_sha256));
+		keys_of(&user, out);
 	}
 	explicit_bzero(&user, sizeof(user));
 	return err;

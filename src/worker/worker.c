@@ -105,6 +105,7 @@ static int add_listener(struct worker *worker, size_t i,
                         const struct worker_listener_fd *source)
 {
 	struct worker_socket *socket = &worker->listeners[i];
+	int err;
 
 	socket->fd = source->fd;
 	socket->kind = WORKER_SOCKET_LISTENER;
@@ -115,9 +116,9 @@ static int add_listener(struct worker *worker, size_t i,
 	socket->pktinfo =
 	    socket->transport == CONF_TRANSPORT_UDP &&
 	    net_addr_unspecified((const struct sockaddr *)&socket->local);
-	if (socket->pktinfo &&
-	    net_pktinfo_enable(socket->fd, socket->local.ss_family) != 0)
-		return errno;
+	if (socket->pktinfo && (err = net_pktinfo_enable(
+	                            socket->fd, socket->local.ss_family)) != 0)
+		return err;
 	/* tcp:// and tls:// sockets listen: new connections, not datagrams. */
 	socket->event = event_new(
 	    worker->base, socket->fd, EV_READ | EV_PERSIST,
