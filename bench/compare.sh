@@ -378,6 +378,11 @@ scenario_core() {
 	search "$server" channel
 	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$FIXED_RATE")
 	record channel_us_per_pkt_at_20k "$server" "$(get server_us_per_pkt "$line")"
+	# At this rate the server sleeps between batches: its cost is mostly
+	# per wakeup, and the kernel's share of a wakeup is the same for
+	# both servers.
+	record channel_wakeups_per_pkt_at_20k "$server" "$(get server_wakeups_per_pkt "$line")"
+	record channel_us_per_wakeup_at_20k "$server" "$(get server_us_per_wakeup "$line")"
 	line=$(bench "$BENCH_CPU" -a 8 -d "$DUR" -r "$HIGH_RATE")
 	record channel_us_per_pkt_at_120k "$server" "$(get server_us_per_pkt "$line")"
 	stop_server
@@ -497,8 +502,8 @@ better() {
 }
 
 report() {
-	printf '| %-28s | %12s | %12s | %8s | %6s |\n' metric turnpike coturn ratio better
-	printf '|%s|%s|%s|%s|%s|\n' ------------------------------ -------------- \
+	printf '| %-30s | %12s | %12s | %8s | %6s |\n' metric turnpike coturn ratio better
+	printf '|%s|%s|%s|%s|%s|\n' -------------------------------- -------------- \
 		-------------- ---------- --------
 	for metric in $METRICS; do
 		[ -f "$WORK/results/$metric.turnpike" ] || [ -f "$WORK/results/$metric.coturn" ] || continue
@@ -506,12 +511,13 @@ report() {
 		c=$(median "$WORK/results/$metric.coturn")
 		r=$(awk -v t="$t" -v c="$c" 'BEGIN {
 			if (t == "-" || c == "-" || c + 0 == 0) print "-"; else printf "%.2f", t / c }')
-		printf '| %-28s | %12s | %12s | %8s | %6s |\n' "$metric" "$t" "$c" "$r" "$(better "$metric")"
+		printf '| %-30s | %12s | %12s | %8s | %6s |\n' "$metric" "$t" "$c" "$r" "$(better "$metric")"
 	done
 }
 
 # The table's rows, in the order of the scenarios.
 METRICS="channel_flat_out_pps channel_max_pps channel_us_per_pkt_at_20k
+channel_wakeups_per_pkt_at_20k channel_us_per_wakeup_at_20k
 channel_us_per_pkt_at_120k
 echo_rtt_p50_us echo_rtt_p99_us echo_rtt_max_us echo_loss_pct echo_us_per_pkt
 send_flat_out_pps send_max_pps send_us_per_pkt_at_20k
@@ -547,11 +553,15 @@ echo
 echo "the rate limiter alone (turnpike-bench -m limiter, in process):"
 "$TURNPIKE_BENCH" -m limiter -d 2 -S 100 | grep -v '^RESULT' || true
 echo
+echo "what this machine charges a thread per wakeup (turnpike-bench -m wakeup, in process):"
+"$TURNPIKE_BENCH" -m wakeup -r "$FIXED_RATE" -d 2 | grep -v '^RESULT' || true
+echo
 echo "$TABLE"
 echo
 [ -f "$WORK/notes" ] && sort -u "$WORK/notes"
 echo "*_pps: relayed packets per second; *_us_per_pkt, us_per_alloc: server CPU"
 echo "microseconds per relayed packet or per allocation; *_us: latency;"
+echo "*_wakeups_per_pkt: times the server was scheduled in per relayed packet; *_us_per_wakeup: its CPU per wakeup."
 echo "noise_other_cpu_pct: CPU that other processes used during the runs, in % of a core."
 echo "limited_*: rate limits set at every level but never binding (coturn: --max-bps, --bps-capacity)."
 echo "tcp_*, tls_*: clients over TCP and TLS, the peer over UDP; relayed pps counts what arrived while the senders ran."

@@ -9,6 +9,7 @@ turnpike_bench_SOURCES = \
 	tools/bench/client.c \
 	tools/bench/alloc.c \
 	tools/bench/limiter.c \
+	tools/bench/wakeup.c \
 	tools/bench/traffic.c \
 	tools/bench/stream.c \
 	tools/bench/peer.c \

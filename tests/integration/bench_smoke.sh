@@ -44,6 +44,20 @@ number() {
 	value "$2" "$3" | grep -Eq '^[0-9]+(\.[0-9]+)?$' || fail "$1: $2 in: $3"
 }
 
+# wakeups_consistent NAME LINE: with schedstat, the server woke at least
+# once and at most twice per packet at this rate, and the CPU per wakeup
+# times the wakeups per packet is the CPU per packet.
+wakeups_consistent() {
+	[ -r /proc/self/schedstat ] || return 0
+	positive "$1" server_wakeups_per_pkt "$2"
+	positive "$1" server_us_per_wakeup "$2"
+	awk -v w="$(value server_wakeups_per_pkt "$2")" \
+		-v u="$(value server_us_per_wakeup "$2")" \
+		-v p="$(value server_us_per_pkt "$2")" \
+		'BEGIN { d = w * u - p; if (d < 0) d = -d; exit !(w <= 2 && d <= 0.01 * p + 0.01) }' ||
+		fail "$1: wakeups and CPU per wakeup do not add up: $2"
+}
+
 # run_bench NAME ARGS...: a run that must succeed, on $BENCH_PORT
 # (default $PORT); sets LINE.
 run_bench() {
@@ -81,6 +95,7 @@ for mode in "" "--echo" "-s" "-s --echo"; do
 	positive "flow $mode" sent "$LINE"
 	positive "flow $mode" server_procs "$LINE"
 	number "flow $mode" server_cpu_s "$LINE"
+	wakeups_consistent "flow $mode" "$LINE"
 	value loss_pct "$LINE" | grep -Eq '^-?[0-9]+\.[0-9]+$' || fail "loss_pct in $LINE"
 	case $mode in *echo*)
 		positive "flow $mode" echoed "$LINE"
@@ -126,6 +141,25 @@ done
 run_bench "tls, verified" --transport tls --ca "$WORK/server.pem" \
 	-u bench -w bench-pw -a 2 -d 0.5
 BENCH_PORT=
+
+# The machine's wakeup cost, in process: at 500 datagrams a second a
+# receiver blocked in recv() wakes about once per datagram, from another
+# CPU and from its own, and each wakeup costs it some CPU (wide bounds: a
+# busy machine may delay or preempt the receiver).
+if [ "$(nproc)" -ge 2 ] && [ -r /proc/self/schedstat ]; then
+	LINE=$(timeout 30 "$TURNPIKE_BENCH" -q -m wakeup -r 500 -d 1 | grep '^RESULT ') ||
+		fail "wakeup mode failed"
+	echo "wakeup: $LINE"
+	for where in cross same; do
+		n=$(value received_$where "$LINE")
+		[ "$n" -ge 200 ] && [ "$n" -le 250 ] || fail "wakeup: $n of 250 datagrams $where: $LINE"
+		positive wakeup ${where}_cpu_us_per_wakeup "$LINE"
+		awk -v w="$(value ${where}_cpu_wakeups_per_datagram "$LINE")" \
+			'BEGIN { exit !(w >= 0.2 && w <= 3) }' ||
+			fail "wakeup: $where-CPU wakeups per datagram out of range: $LINE"
+	done
+fi
+must_fail "wakeup, bad mode" 2 "wakeup" -m wakeups
 
 must_fail "wrong password" 10 "401" -p "$PORT" -u bench -w wrong -d 1 127.0.0.1
 must_fail "wrong secret" 10 "401" -p "$PORT" -W wrong -m alloc -n 5 127.0.0.1

@@ -49,6 +49,7 @@ enum bench_mode {
 	BENCH_MODE_FLOW,
 	BENCH_MODE_ALLOC,
 	BENCH_MODE_LIMITER,
+	BENCH_MODE_WAKEUP,
 };
 
 /* How clients reach the server (RFC 8656 §3.1). */
@@ -289,9 +290,17 @@ struct procstat {
  * nothing. */
 int procstat_find(struct procstat *ps, const struct bench_options *options,
                   char *error, size_t error_size);
-/* utime + stime of all the processes (all threads) in seconds; *gone
- * counts processes that have exited since procstat_find(). */
-double procstat_cpu(const struct procstat *ps, unsigned *gone);
+/* CPU time of all the processes (all threads): schedstat's run time in
+ * ns where the kernel keeps it, else utime + stime in ticks. */
+struct procstat_sample {
+	double cpu_s;
+	/* How many times the threads were scheduled in (with schedstat
+	 * only): at low rates, one wakeup per batch of packets. */
+	uint64_t runs;
+	bool have_runs;
+	unsigned gone; /* processes that exited since procstat_find() */
+};
+void procstat_cpu(const struct procstat *ps, struct procstat_sample *out);
 /* Resident memory (VmRSS) and open descriptors, summed over the
  * processes. */
 void procstat_memory(const struct procstat *ps, uint64_t *rss_kib,
@@ -319,6 +328,10 @@ struct report {
 	unsigned processes; /* of the server, measured */
 	unsigned gone;
 	double server_cpu, generator_cpu;
+	/* Times the server's threads were scheduled in over the window;
+	 * have_runs is false without schedstat. */
+	uint64_t server_runs;
+	bool have_runs;
 	/* The machine's busy and stolen CPU seconds over the window, or
 	 * negative when /proc/stat could not be read. */
 	double machine_busy, machine_steal;
@@ -335,6 +348,8 @@ int run_flow(const struct bench_options *options,
              struct report *r);
 /* limiter.c: the rate limiter's CPU cost per packet, in process. */
 int run_limiter(const struct bench_options *options);
+/* wakeup.c: the machine's CPU cost of waking a thread, in process. */
+int run_wakeup(const struct bench_options *options);
 
 int run_alloc(const struct bench_options *options,
               const struct bench_access *access, const struct procstat *ps,

@@ -1,6 +1,6 @@
 /*
  * turnpike-bench: the command line, credentials, the TLS context and
- * descriptors; then one of the modes (run.c, limiter.c).
+ * descriptors; then one of the modes (run.c, limiter.c, wakeup.c).
  */
 #include "config.h"
 
@@ -64,7 +64,8 @@ static void usage(FILE *out)
 	        "[-p port] [-r pps]\n"
 	        "\t[-S bytes] [-T senders] [-t seconds] [-u user] "
 	        "[-w password | -W secret]\n"
-	        "\t[-m flow | alloc | limiter] [-n count] [-c concurrency] "
+	        "\t[-m flow | alloc | limiter | wakeup] [-n count] [-c "
+	        "concurrency] "
 	        "[--peer address]\n"
 	        "\t[--transport udp | tcp | tls] [--ca file] "
 	        "[--server-pid pid]\n"
@@ -173,8 +174,11 @@ static int parse_option(int ch, const char *arg, struct bench_options *o,
 			o->mode = BENCH_MODE_ALLOC;
 		else if (strcmp(arg, "limiter") == 0)
 			o->mode = BENCH_MODE_LIMITER;
+		else if (strcmp(arg, "wakeup") == 0)
+			o->mode = BENCH_MODE_WAKEUP;
 		else
-			return bad("-m wants flow, alloc or limiter", arg);
+			return bad("-m wants flow, alloc, limiter or wakeup",
+			           arg);
 		return 0;
 	case 'n':
 		if (parse_uint(arg, 1, COUNT_MAX, &v) != 0)
@@ -344,8 +348,10 @@ static int parse_options(int argc, char **argv, struct bench_options *o)
 		if (parse_option(ch, optarg, o, &port, &peer) != 0)
 			return EINVAL;
 	}
-	/* The limiter's cost is measured in process: no server. */
-	if (o->mode == BENCH_MODE_LIMITER && optind == argc)
+	/* The limiter's and a wakeup's costs are measured in process: no
+	 * server. */
+	if ((o->mode == BENCH_MODE_LIMITER || o->mode == BENCH_MODE_WAKEUP) &&
+	    optind == argc)
 		return 0;
 	if (optind + 1 != argc) {
 		usage(stderr);
@@ -479,6 +485,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.mode == BENCH_MODE_LIMITER)
 		return run_limiter(&o) == 0 ? 0 : 1;
+	if (o.mode == BENCH_MODE_WAKEUP)
+		return run_wakeup(&o) == 0 ? 0 : 1;
 	status = make_access(&o, &access);
 	if (status == 0)
 		status = run(&o, &access);

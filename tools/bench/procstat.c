@@ -205,9 +205,11 @@ static bool read_ticks(pid_t pid, unsigned long long *ticks)
 	return true;
 }
 
-/* The run time of every live thread of a process, in ns; false when the
- * process is gone. */
-static bool read_runtime(pid_t pid, unsigned long long *ns)
+/* The run time of every live thread of a process, in ns, and how many
+ * times they were scheduled in (schedstat's third field: a wakeup or the
+ * end of a preemption); false when the process is gone. */
+static bool read_runtime(pid_t pid, unsigned long long *ns,
+                         unsigned long long *runs)
 {
 	char path[96];
 	struct dirent *entry;
@@ -219,8 +221,9 @@ static bool read_runtime(pid_t pid, unsigned long long *ns)
 	if (dir == NULL)
 		return false;
 	*ns = 0;
+	*runs = 0;
 	while ((entry = readdir(dir)) != NULL) {
-		unsigned long long runtime;
+		unsigned long long runtime, waited, slices;
 		FILE *f;
 
 		if (!isdigit((unsigned char)entry->d_name[0]))
@@ -230,8 +233,10 @@ static bool read_runtime(pid_t pid, unsigned long long *ns)
 		f = fopen(path, "re");
 		if (f == NULL)
 			continue; /* a thread that just ended */
-		if (fscanf(f, "%llu", &runtime) == 1) {
+		if (fscanf(f, "%llu %llu %llu", &runtime, &waited, &slices) ==
+		    3) {
 			*ns += runtime;
+			*runs += slices;
 			any = true;
 		}
 		fclose(f);
@@ -246,24 +251,28 @@ static bool have_schedstat(void)
 	return access("/proc/self/schedstat", R_OK) == 0;
 }
 
-double procstat_cpu(const struct procstat *ps, unsigned *gone)
+void procstat_cpu(const struct procstat *ps, struct procstat_sample *out)
 {
 	bool precise = have_schedstat();
-	unsigned long long total = 0, value;
+	unsigned long long total = 0, runs = 0, value, value_runs = 0;
 	long hz = sysconf(_SC_CLK_TCK);
 	size_t i;
 
-	*gone = 0;
+	out->gone = 0;
 	for (i = 0; i < ps->count; i++) {
-		if (precise ? read_runtime(ps->pids[i], &value)
-		            : read_ticks(ps->pids[i], &value))
+		if (precise ? read_runtime(ps->pids[i], &value, &value_runs)
+		            : read_ticks(ps->pids[i], &value)) {
 			total += value;
-		else
-			(*gone)++;
+			runs += value_runs;
+		} else
+			out->gone++;
 	}
+	out->have_runs = precise;
+	out->runs = runs;
 	if (precise)
-		return (double)total / 1e9;
-	return (double)total / (double)(hz > 0 ? hz : 100);
+		out->cpu_s = (double)total / 1e9;
+	else
+		out->cpu_s = (double)total / (double)(hz > 0 ? hz : 100);
 }
 
 /* VmRSS of /proc/PID/status in KiB; false when the process is gone. */

@@ -46,6 +46,12 @@ static double other_load(const struct report *r)
 	return other > 0 ? other : 0;
 }
 
+/* Wakeups were counted (schedstat) and the server did something. */
+static bool have_wakeups(const struct report *r, uint64_t units)
+{
+	return r->have_cpu && r->have_runs && units > 0 && r->server_runs > 0;
+}
+
 /* Server CPU per unit (relayed packet or allocation), and the generator's
  * own CPU, so that a reader can tell which side was the bottleneck. */
 static void print_cpu(const struct report *r, uint64_t units, const char *unit)
@@ -58,6 +64,14 @@ static void print_cpu(const struct report *r, uint64_t units, const char *unit)
 	else
 		printf(" server_procs=0 server_cpu_s=- server_us_per_%s=-",
 		       unit);
+	/* At low rates the cost is mostly per wakeup, not per packet:
+	 * how often the server woke, and what each wakeup cost. */
+	if (have_wakeups(r, units))
+		printf(" server_wakeups_per_%s=%.3f server_us_per_wakeup=%.2f",
+		       unit, (double)r->server_runs / (double)units,
+		       r->server_cpu * 1e6 / (double)r->server_runs);
+	else
+		printf(" server_wakeups_per_%s=- server_us_per_wakeup=-", unit);
 	printf(" generator_cpu_s=%.3f generator_cpu_pct=%.0f", r->generator_cpu,
 	       r->seconds > 0 ? 100 * r->generator_cpu / r->seconds : 0.0);
 	if (r->machine_busy >= 0 && r->seconds > 0)
@@ -78,6 +92,10 @@ static void summary_cpu(const struct report *r, uint64_t units,
 		       r->processes == 1 ? "" : "es",
 		       r->server_cpu * 1e6 / (double)units, unit,
 		       r->gone > 0 ? " (some exited meanwhile)" : "");
+	if (have_wakeups(r, units))
+		printf("  wakeups    %.3f per %s, %.2f us CPU each\n",
+		       (double)r->server_runs / (double)units, unit,
+		       r->server_cpu * 1e6 / (double)r->server_runs);
 	printf("  generator  %.3f s CPU, %.0f %% of one core\n",
 	       r->generator_cpu,
 	       r->seconds > 0 ? 100 * r->generator_cpu / r->seconds : 0.0);

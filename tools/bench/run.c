@@ -42,7 +42,8 @@ static void sleep_ns(uint64_t ns)
 
 /* CPU counters at the start of a measured window. */
 struct window {
-	double server, generator;
+	struct procstat_sample server;
+	double generator;
 	struct procstat_machine machine;
 	bool machine_ok;
 };
@@ -50,7 +51,8 @@ struct window {
 static void window_open(const struct procstat *ps, struct report *r,
                         struct window *w)
 {
-	w->server = procstat_cpu(ps, &r->gone);
+	procstat_cpu(ps, &w->server);
+	r->gone = w->server.gone;
 	w->generator = self_cpu();
 	w->machine_ok = procstat_machine(&w->machine) == 0;
 }
@@ -59,8 +61,13 @@ static void window_close(const struct procstat *ps, const struct window *w,
                          struct report *r)
 {
 	struct procstat_machine now;
+	struct procstat_sample server;
 
-	r->server_cpu = procstat_cpu(ps, &r->gone) - w->server;
+	procstat_cpu(ps, &server);
+	r->gone = server.gone;
+	r->server_cpu = server.cpu_s - w->server.cpu_s;
+	r->have_runs = server.have_runs && server.runs >= w->server.runs;
+	r->server_runs = r->have_runs ? server.runs - w->server.runs : 0;
 	r->generator_cpu = self_cpu() - w->generator;
 	r->machine_busy = r->machine_steal = -1;
 	if (w->machine_ok && procstat_machine(&now) == 0) {
