@@ -105,8 +105,12 @@ static void resume_relays(struct stream_conn *conn)
 	if (a == NULL)
 		return;
 	for (i = 0; i < 2; i++)
-		if (a->relay[i].event != NULL)
+		if (a->relay[i].event != NULL) {
 			event_add(a->relay[i].event, NULL);
+			/* Edge triggered: what arrived while paused raised
+			 * no new edge. */
+			event_active(a->relay[i].event, EV_READ, 0);
+		}
 }
 
 /* Queues length bytes and the padding a ChannelData message needs on a

@@ -9,13 +9,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <event2/event.h>
+
 #include "turnpike/net.h"
 #include "allocation.h"
 #include "relay.h"
 #include "stream.h"
 
 /* Bounds the work done per readiness event so that one busy socket cannot
- * starve the others (libevent calls us again while data remains). */
+ * starve the others: after that many full batches the socket goes to the
+ * back of the queue (it is made active again) while data remains. */
 #define WORKER_MAX_BATCHES_PER_EVENT 8
 
 int worker_receive_batch(struct worker *worker,
@@ -24,7 +27,7 @@ int worker_receive_batch(struct worker *worker,
 {
 	uint16_t port = net_addr_port((const struct sockaddr *)&socket->local);
 	struct iovec iov[WORKER_BATCH];
-	int i, count;
+	int i, count = 0, attempt;
 
 	for (i = 0; i < WORKER_BATCH; i++) {
 		iov[i].iov_base = worker->buffers[i] + WORKER_HEADROOM;
@@ -40,8 +43,16 @@ int worker_receive_batch(struct worker *worker,
 			    sizeof(worker->controls[i]);
 		}
 	}
-	count =
-	    recvmmsg(socket->fd, messages, WORKER_BATCH, MSG_DONTWAIT, NULL);
+	/* An error queued on the socket (an ICMP error on a connected
+	 * client socket) comes back once, ahead of the datagrams, and is
+	 * cleared by that: read on, for an allocation's socket is edge
+	 * triggered and would not be told again. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		count = recvmmsg(socket->fd, messages, WORKER_BATCH,
+		                 MSG_DONTWAIT, NULL);
+		if (count >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+	}
 	if (count <= 0)
 		return 0;
 	for (i = 0; i < count; i++) {
@@ -104,11 +115,17 @@ void worker_socket_readable(int fd, short what, void *arg)
 			count = relay_from_peer(socket);
 			break;
 		}
-		/* A client batch may have deleted the allocation (Refresh 0):
+		/* Fewer than a batch: the socket is drained, so the next
+		 * datagram raises the edge again. A client batch may also
+		 * have deleted the allocation and its socket (Refresh 0):
 		 * relay_from_client() says so with -1. */
 		if (count < WORKER_BATCH)
-			break;
+			return;
 	}
+	/* Listeners are level triggered; an allocation's socket that still
+	 * holds data must be served again. */
+	if (socket->kind != WORKER_SOCKET_LISTENER)
+		event_active(socket->event, EV_READ, 0);
 }
 
 /* A wildcard listener's reply leaves from the address the request was

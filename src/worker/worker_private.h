@@ -99,6 +99,7 @@ struct worker {
 	const struct conf *conf;
 	struct event_base *base;
 	struct event *sigterm_event, *sigint_event, *tick_event;
+	int tick_fd; /* timerfd, once a second */
 	struct event *sigquit_event, *sigusr1_event, *sighup_event;
 	const char *config_path;
 	/* The configuration this worker started with belongs to the master;
