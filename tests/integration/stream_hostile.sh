@@ -2,8 +2,9 @@
 # Hostile TCP and TLS clients: frames longer than any message and bytes
 # that are neither STUN nor ChannelData close their connection at once; a
 # stalled TLS handshake and a client that never allocates are closed after
-# their timeouts; a client that never reads is paced, then dropped, and
-# its allocation deleted; 2,000 idle connections (1,000 from one address,
+# their timeouts; a client that reads late gets every datagram its relay
+# socket held meanwhile; a client that never reads is paced, then
+# dropped, and its allocation deleted; 2,000 idle connections (1,000 from one address,
 # 1,000 from ten) are held only up to the configured bounds. Throughout,
 # the workers' descriptors and memory stay bounded, they come back to
 # where they were, and real clients keep relaying.
@@ -29,6 +30,7 @@ client() {
 
 client framing 127.0.0.1 "$PORT" || fail "framing"
 client stall 127.0.0.1 "$PORT" "$TLS_PORT" 2 6 || fail "stalled clients"
+client slowread 127.0.0.1 "$PORT" alice wonderland 200 1.5 || fail "a client that reads late"
 client noread 127.0.0.1 "$PORT" alice wonderland 20000 5 || fail "a client that never reads"
 for _ in $(seq 30); do
 	"$STOREDUMP" "$WORK/state" | grep -q . || break

@@ -22,6 +22,10 @@ a client with the same request API as turnclient.Client on a byte stream
         A client that allocates and reads nothing for WAIT seconds while a
         peer sends COUNT datagrams to it; succeeds when the server has
         closed it.
+  streamclient.py slowread HOST PORT USER PASS COUNT WAIT
+        A client that reads nothing for WAIT seconds while a peer sends
+        COUNT 500-byte datagrams, then reads: succeeds when every one
+        arrives, in order (the server paused and resumed the relay).
   streamclient.py hold HOST PORT USER PASS CAFILE STOP_FILE
         A TLS client relays one echo per 50 ms until STOP_FILE; prints
         "ready" and the certificate's SHA-256, then "relayed N of M".
@@ -333,6 +337,38 @@ def cmd_noread(host, port, user, password, count, wait):
     return 0
 
 
+def cmd_slowread(host, port, user, password, count, wait):
+    """Back-pressure loses nothing that fits the relay socket's buffer:
+    the peer sends `count` 500-byte datagrams to a client that reads
+    nothing for `wait` seconds (less than stream-write-timeout, more than
+    its buffers hold, so the server pauses the relay socket), then reads:
+    every datagram arrives, in order, once the server resumes."""
+    c = StreamClient(host, port, user, password)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    code, reply = c.request(ALLOCATE, [UDP])
+    check("Allocate", code == 0)
+    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    peer = peer_socket()
+    bind_channel(c, peer.getsockname())
+    for i in range(int(count)):
+        peer.sendto(b"%08d" % i + b"p" * 492, ("127.0.0.1", relayed[1]))
+    time.sleep(float(wait))
+    got = 0
+    deadline = time.monotonic() + 10
+    while got < int(count) and time.monotonic() < deadline:
+        frame = c.read_frame()
+        if frame[0] & 0xC0 != 0x40:
+            continue
+        if frame[4:12] != b"%08d" % got:
+            raise Failure("datagram %d arrived as %r" % (got, frame[4:12]))
+        got += 1
+    check("all %s datagrams arrived after the client read again" % count,
+          got == int(count))
+    c.sock.close()
+    peer.close()
+    return 0
+
+
 def fingerprint(sock):
     return hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest()
 
@@ -387,7 +423,8 @@ def cmd_hold(host, port, user, password, cafile, stop_file):
 
 
 COMMANDS = {"relay": cmd_relay, "framing": cmd_framing, "stall": cmd_stall,
-            "idle": cmd_idle, "noread": cmd_noread, "hold": cmd_hold,
+            "idle": cmd_idle, "noread": cmd_noread, "slowread": cmd_slowread,
+            "hold": cmd_hold,
             "fingerprint": cmd_fingerprint, "tlsinfo": cmd_tlsinfo}
 
 
