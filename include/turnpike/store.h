@@ -283,6 +283,16 @@ struct store_status_worker {
 	uint64_t rate_queue_dropped; /* paced packets over a queue bound */
 };
 
+/* A server-wide counter (turnpikectl counters): the workers' metrics
+ * (metrics.h) summed by the master, by name, so that a turnpikectl of
+ * another version reads what it knows and shows the rest by name. */
+#define STORE_COUNTERS_MAX     64
+#define STORE_COUNTER_NAME_MAX 40
+struct store_counter {
+	char name[STORE_COUNTER_NAME_MAX];
+	uint64_t value;
+};
+
 /* Strings are NUL-terminated. Only the first worker_count workers are
  * stored. Large (about 64 KiB): allocate it rather than put it on the
  * stack. */
@@ -298,10 +308,13 @@ struct store_status {
 	char last_reload_error[STORE_STATUS_ERROR_MAX];
 	uint32_t worker_count;
 	struct store_status_worker workers[STORE_STATUS_WORKERS_MAX];
+	/* 0 in a snapshot of a master from before counters were kept. */
+	uint32_t counter_count;
+	struct store_counter counters[STORE_COUNTERS_MAX];
 };
 
-/* Replaces the snapshot. EINVAL for a worker_count past the maximum or
- * an unterminated string. */
+/* Replaces the snapshot. EINVAL for a worker_count or counter_count past
+ * the maximum or an unterminated string. */
 int store_status_put(struct store *store, const struct store_status *status);
 /* ENOENT when no master has published one; EIO when it is damaged. */
 int store_status_get(struct store *store, struct store_status *status);

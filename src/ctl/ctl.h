@@ -79,7 +79,15 @@ int ctl_cmd_stop(struct ctl *ctl);
 
 /* status.c */
 int ctl_cmd_status(struct ctl *ctl);
+/* A command that takes no argument and shows the master's snapshot:
+ * finds the master and calls show, or says why it is not running. */
+int ctl_with_snapshot(struct ctl *ctl, const char *command,
+                      int (*show)(const struct ctl *ctl,
+                                  const struct store_status *status));
 int ctl_cmd_allocations(struct ctl *ctl);
+
+/* counters.c */
+int ctl_cmd_counters(struct ctl *ctl);
 
 /* users.c */
 int ctl_cmd_users(struct ctl *ctl);

@@ -24,6 +24,7 @@ struct command {
 
 static const struct command commands[] = {
     {"status", ctl_cmd_status, false, false},
+    {"counters", ctl_cmd_counters, false, false},
     {"allocations", ctl_cmd_allocations, false, false},
     {"users", ctl_cmd_users, true, false},
     {"quota", ctl_cmd_quota, true, false},
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	        "usage: turnpikectl [-c file] [--json] command [argument ...]\n"
 	        "commands:\n"
 	        "  status\n"
+	        "  counters\n"
 	        "  allocations [--user name]\n"
 	        "  users add|passwd|del name\n"
 	        "  users list\n"

@@ -247,26 +247,39 @@ static void print_status_json(const struct store_status *s)
 	json_finish(&json);
 }
 
-int ctl_cmd_status(struct ctl *ctl)
+int ctl_with_snapshot(struct ctl *ctl, const char *command,
+                      int (*show)(const struct ctl *ctl,
+                                  const struct store_status *status))
 {
 	struct ctl_master master;
 	struct store *store;
 	int rc;
 
 	if (ctl->arg_count != 1)
-		return ctl_usage_error("status takes no argument");
+		return ctl_usage_error("%s takes no argument", command);
 	rc = ctl_master_find(ctl, &store, &master);
 	if (rc == CTL_EXIT_NOT_RUNNING)
 		return ctl_not_running(ctl, &master);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (ctl->json)
-		print_status_json(master.status);
-	else
-		print_status_text(master.status);
+	rc = show(ctl, master.status);
 	ctl_master_release(&master);
 	store_close(store);
+	return rc;
+}
+
+static int show_status(const struct ctl *ctl, const struct store_status *s)
+{
+	if (ctl->json)
+		print_status_json(s);
+	else
+		print_status_text(s);
 	return CTL_EXIT_OK;
+}
+
+int ctl_cmd_status(struct ctl *ctl)
+{
+	return ctl_with_snapshot(ctl, "status", show_status);
 }
 
 /* ---- allocations ----------------------------------------------------- */

@@ -18,6 +18,16 @@
 
 _Static_assert(STORE_RATE_LEVELS == RL_LEVELS, "one counter set per level");
 
+/* Every metric fits the snapshot's counters, name and all. */
+#define COUNTER_ONE(name, help) +1
+enum { COUNTER_COUNT = 0 METRICS_FIELDS(COUNTER_ONE) };
+#undef COUNTER_ONE
+_Static_assert(COUNTER_COUNT <= STORE_COUNTERS_MAX, "room for every metric");
+#define COUNTER_NAME_FITS(name, help)                                          \
+	_Static_assert(sizeof(#name) <= STORE_COUNTER_NAME_MAX, #name);
+METRICS_FIELDS(COUNTER_NAME_FITS)
+#undef COUNTER_NAME_FITS
+
 static void copy_worker(const struct master *master, size_t slot,
                         struct store_status_worker *out)
 {
@@ -42,6 +52,32 @@ static void copy_worker(const struct master *master, size_t slot,
 	out->rate_queue_dropped = m->rate_queue_dropped;
 }
 
+/* The metrics of every slot in use, summed, by name (metrics.h). */
+static void fill_counters(const struct master *master,
+                          struct store_status *status)
+{
+	struct metrics_worker total;
+	size_t i;
+
+	memset(&total, 0, sizeof(total));
+	for (i = 0; i < MASTER_SLOTS; i++) {
+		const struct metrics_worker *m = &master->shm.workers[i];
+
+		if (!master->workers[i].in_use)
+			continue;
+#define COUNTER_ADD(name, help) total.name += m->name;
+		METRICS_FIELDS(COUNTER_ADD)
+#undef COUNTER_ADD
+	}
+	status->counter_count = 0;
+#define COUNTER_PUT(field, help)                                               \
+	snprintf(status->counters[status->counter_count].name,                 \
+	         STORE_COUNTER_NAME_MAX, "%s", #field);                        \
+	status->counters[status->counter_count++].value = total.field;
+	METRICS_FIELDS(COUNTER_PUT)
+#undef COUNTER_PUT
+}
+
 static void fill(const struct master *master, time_t now,
                  struct store_status *status)
 {
@@ -64,6 +100,7 @@ static void fill(const struct master *master, time_t now,
 		if (master->workers[i].in_use)
 			copy_worker(master, i,
 			            &status->workers[status->worker_count++]);
+	fill_counters(master, status);
 }
 
 void master_publish_status(struct master *master)

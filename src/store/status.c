@@ -1,6 +1,7 @@
 /*
- * The master's status snapshot (turnpikectl status): one record under
- * the key "status" of the metadata table, replaced once a second. Fixed
+ * The master's status snapshot (turnpikectl status and counters): one
+ * record under the key "status" of the metadata table, replaced once a
+ * second. Fixed
  * widths and byte order as in record.c, and only the workers in use.
  */
 #include "config.h"
@@ -15,10 +16,12 @@
 
 #define STATUS_WORKER_SIZE                                                     \
 	(4 + 4 + 8 + 1 + 6 * 8 + STORE_RATE_LEVELS * 3 * 8 + 8)
+#define STATUS_COUNTER_SIZE (2 + (STORE_COUNTER_NAME_MAX - 1) + 8)
 #define STATUS_RECORD_MAX                                                      \
 	(4 + 5 * 8 + 2 + (STORE_STATUS_PATH_MAX - 1) + 2 +                     \
 	 (STORE_STATUS_ERROR_MAX - 1) + 4 +                                    \
-	 STORE_STATUS_WORKERS_MAX * STATUS_WORKER_SIZE)
+	 STORE_STATUS_WORKERS_MAX * STATUS_WORKER_SIZE + 2 +                   \
+	 STORE_COUNTERS_MAX * STATUS_COUNTER_SIZE)
 
 /* A bounded cursor over the record; running past the end sets bad, so
  * the codec checks once at the end, and every access is still bounded. */
@@ -121,7 +124,8 @@ static void get_worker(struct cursor *c, struct store_status_worker *w)
 
 static int status_encode(const struct store_status *s, struct cursor *c)
 {
-	if (s->worker_count > STORE_STATUS_WORKERS_MAX)
+	if (s->worker_count > STORE_STATUS_WORKERS_MAX ||
+	    s->counter_count > STORE_COUNTERS_MAX)
 		return EINVAL;
 	put_uint(c, (uint32_t)s->master_pid, 4);
 	put_uint(c, s->started, 8);
@@ -134,6 +138,13 @@ static int status_encode(const struct store_status *s, struct cursor *c)
 	put_uint(c, s->worker_count, 4);
 	for (uint32_t i = 0; i < s->worker_count; i++)
 		put_worker(c, &s->workers[i]);
+	/* The counters come last, by name: a snapshot without them (a
+	 * master from before) still reads. */
+	put_uint(c, s->counter_count, 2);
+	for (uint32_t i = 0; i < s->counter_count; i++) {
+		put_string(c, s->counters[i].name, sizeof(s->counters[i].name));
+		put_uint(c, s->counters[i].value, 8);
+	}
 	return c->bad ? EINVAL : 0;
 }
 
@@ -153,6 +164,15 @@ static int status_decode(struct cursor *c, struct store_status *s)
 		return EIO;
 	for (uint32_t i = 0; i < s->worker_count; i++)
 		get_worker(c, &s->workers[i]);
+	if (!c->bad && c->pos == c->size)
+		return 0; /* no counters: a master from before */
+	s->counter_count = (uint32_t)get_uint(c, 2);
+	if (s->counter_count > STORE_COUNTERS_MAX)
+		return EIO;
+	for (uint32_t i = 0; i < s->counter_count; i++) {
+		get_string(c, s->counters[i].name, sizeof(s->counters[i].name));
+		s->counters[i].value = get_uint(c, 8);
+	}
 	return c->bad || c->pos != c->size ? EIO : 0;
 }
 

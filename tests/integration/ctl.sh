@@ -1,6 +1,6 @@
 #!/bin/sh
 # turnpikectl against a running turnpiked: status (text and JSON),
-# allocations while clients hold some, LMDB users that work without a
+# counters that count hostile datagrams and a Binding, allocations while clients hold some, LMDB users that work without a
 # reload, quota overrides, REST credentials, reload (refused and applied),
 # stop, and the exit status 3 once turnpiked is gone.
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +67,31 @@ json 'd["running"], d["master_pid"], len(d["workers"]), d["config"]' \
 [ "$(cat "$WORK/fields")" = "True $TURNPIKED_PID 2 $CONF" ] ||
 	fail "status --json: $(cat "$WORK/status.json")"
 echo "ok: status"
+
+# ---- counters: every metric, summed over the workers, moving ------------
+counter() {
+	ctl --json counters | json "d['counters']['$1']"
+}
+ctl counters >"$WORK/counters" || fail "counters: exit $?"
+metrics=$(grep -c '^	X(' "$TESTS_DIR/../../include/turnpike/metrics.h")
+[ "$(wc -l <"$WORK/counters")" = "$metrics" ] ||
+	fail "counters: not the $metrics metrics: $(cat "$WORK/counters")"
+grep -q '^rx_malformed .*malformed STUN or ChannelData dropped$' "$WORK/counters" ||
+	fail "counters text: $(cat "$WORK/counters")"
+datagrams=$(counter rx_datagrams)
+bindings=$(counter binding_requests)
+dropped=$(($(counter rx_malformed) + $(counter rx_unknown) + $(counter rx_unexpected)))
+"$PYTHON" "$TESTS_DIR/stunprobe.py" garbage 127.0.0.1 "$PORT" 20 || fail "garbage"
+"$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT" || fail "Binding"
+# The snapshot is published once a second.
+counted() {
+	[ "$(counter rx_datagrams)" -ge $((datagrams + 21)) ] &&
+		[ "$(counter binding_requests)" -gt "$bindings" ] &&
+		[ $(($(counter rx_malformed) + $(counter rx_unknown) + $(counter rx_unexpected))) -gt "$dropped" ]
+}
+for _ in $(seq 50); do counted && break; sleep 0.1; done
+counted || fail "counters did not count 20 hostile datagrams and a Binding: $(ctl counters)"
+echo "ok: counters"
 
 # ---- users: added without a reload, deleted, 401 ------------------------
 printf 'builder\n' | ctl users add bob >/dev/null || fail "users add"

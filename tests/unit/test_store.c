@@ -48,6 +48,20 @@ Test(store, open_fails_cleanly_when_the_directory_cannot_be_made)
 	store_close(NULL);
 }
 
+/* Closes the fixture's store and opens its live environment raw, in a
+ * write transaction on the metadata table: to forge what another version
+ * would have written. */
+static void meta_begin(MDB_env **env, MDB_txn **txn, MDB_dbi *meta)
+{
+	store_close(store);
+	store = NULL;
+	cr_assert_eq(mdb_env_create(env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(*env, 8), 0);
+	cr_assert_eq(mdb_env_open(*env, dir, 0, 0640), 0);
+	cr_assert_eq(mdb_txn_begin(*env, NULL, 0, txn), 0);
+	cr_assert_eq(mdb_dbi_open(*txn, "meta", 0, meta), 0);
+}
+
 Test(store, refuses_a_store_of_another_version)
 {
 	MDB_env *env;
@@ -57,13 +71,7 @@ Test(store, refuses_a_store_of_another_version)
 	MDB_val key = {7, "version"}, value = {4, &version};
 	struct store *other;
 
-	store_close(store);
-	store = NULL;
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 8), 0);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0640), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	meta_begin(&env, &txn, &meta);
 	cr_assert_eq(mdb_put(txn, meta, &key, &value, 0), 0);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -487,6 +495,14 @@ static struct store_status *status_example(uint32_t workers)
 		}
 		s->workers[i].rate_queue_dropped = 11;
 	}
+	s->counter_count = 3;
+	strcpy(s->counters[0].name, "rx_datagrams");
+	s->counters[0].value = UINT64_MAX;
+	strcpy(s->counters[1].name, "a_counter_from_a_newer_master_0123456789");
+	s->counters[1].name[STORE_COUNTER_NAME_MAX - 1] = '\0';
+	s->counters[1].value = 0;
+	strcpy(s->counters[2].name, "tls_handshake_failures");
+	s->counters[2].value = 12345;
 	return s;
 }
 
@@ -501,8 +517,45 @@ Test(store, status_is_enoent_until_published_then_read_back_whole)
 	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
 	put->worker_count = STORE_STATUS_WORKERS_MAX;
 	memset(put->last_reload_error, 0, sizeof(put->last_reload_error));
+	put->counter_count = STORE_COUNTERS_MAX;
+	for (uint32_t i = 0; i < STORE_COUNTERS_MAX; i++) {
+		memset(put->counters[i].name, 'c',
+		       sizeof(put->counters[i].name) - 1);
+		put->counters[i].value = i;
+	}
 	cr_assert_eq(store_status_put(store, put), 0, "replaced, largest");
 	cr_assert_eq(store_status_get(store, got), 0);
+	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
+	free(put);
+	free(got);
+}
+
+/* A master from before counters were kept wrote the snapshot without
+ * them: it still reads, with none. Forged by cutting the counters' count
+ * (2 bytes, 0) off a snapshot with none. */
+Test(store, status_without_counters_reads_with_none)
+{
+	struct store_status *put = status_example(2),
+	                    *got = calloc(1, sizeof(*got));
+	MDB_val key = {6, "status"}, value;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+
+	put->counter_count = 0;
+	memset(put->counters, 0, sizeof(put->counters));
+	cr_assert_eq(store_status_put(store, put), 0);
+	meta_begin(&env, &txn, &meta);
+	cr_assert_eq(mdb_get(txn, meta, &key, &value), 0);
+	cr_assert_eq(((const uint8_t *)value.mv_data)[value.mv_size - 1], 0);
+	value.mv_size -= 2;
+	cr_assert_eq(mdb_put(txn, meta, &key, &value, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	cr_assert_eq(store_open(dir, 0, &store), 0);
+	cr_assert_eq(store_status_get(store, got), 0);
+	cr_assert_eq(got->counter_count, 0);
+	cr_assert_eq(got->worker_count, 2);
 	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
 	free(put);
 	free(got);
@@ -515,7 +568,10 @@ Test(store, status_out_of_bounds_is_einval_and_survives_clear_live)
 
 	s->worker_count = STORE_STATUS_WORKERS_MAX + 1;
 	cr_assert_eq(store_status_put(store, s), EINVAL);
+	s->counter_count = STORE_COUNTERS_MAX + 1;
 	s->worker_count = 1;
+	cr_assert_eq(store_status_put(store, s), EINVAL);
+	s->counter_count = 1;
 	memset(s->config_path, 'x', sizeof(s->config_path));
 	cr_assert_eq(store_status_put(store, s), EINVAL);
 	s->config_path[0] = '\0';
