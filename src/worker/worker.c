@@ -218,6 +218,31 @@ static int add_signals(struct worker *worker)
 	return err;
 }
 
+/*
+ * A socket that still holds data after WORKER_MAX_BATCHES_PER_EVENT
+ * batches is made active again (udp.c: it is edge triggered), and
+ * libevent runs events made active during a round in that same round:
+ * a flow arriving faster than the worker reads it would have the worker
+ * to itself, and no other socket, timer or signal would run. After this
+ * many callbacks libevent polls again, with no wait, and what became
+ * ready meanwhile queues behind the busy socket.
+ */
+#define WORKER_CALLBACKS_PER_POLL 16
+
+static struct event_base *new_base(void)
+{
+	struct event_config *config = event_config_new();
+	struct event_base *base = NULL;
+
+	if (config != NULL &&
+	    event_config_set_max_dispatch_interval(
+	        config, NULL, WORKER_CALLBACKS_PER_POLL, 0) == 0)
+		base = event_base_new_with_config(config);
+	if (config != NULL)
+		event_config_free(config);
+	return base;
+}
+
 static void free_event(struct event *event)
 {
 	if (event != NULL)
@@ -288,7 +313,7 @@ static int worker_setup(struct worker *worker,
 	err = store_open(worker->conf->state_dir, 0, &worker->store);
 	if (err != 0)
 		return err;
-	worker->base = event_base_new();
+	worker->base = new_base();
 	worker->buffers = calloc(WORKER_BATCH, sizeof(*worker->buffers));
 	worker->sources = calloc(WORKER_BATCH, sizeof(*worker->sources));
 	worker->destinations =

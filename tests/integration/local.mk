@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/prefork_crash.sh \
 	tests/integration/prefork_flood.sh \
 	tests/integration/bench_smoke.sh \
+	tests/integration/flood_fairness.sh \
 	tests/integration/ctl.sh \
 	tests/integration/store_users.sh \
 	tests/integration/reload.sh \

@@ -6,6 +6,8 @@
                                       response larger than its request,
                                       unless the request is a bare header
   stunprobe.py garbage HOST PORT N    N hostile datagrams, none answered
+  stunprobe.py prompt HOST PORT N S   N Binding requests 50 ms apart, each
+                                      answered within S seconds
 """
 import os
 import random
@@ -112,8 +114,26 @@ def cmd_garbage(host, port, count):
         return 0
 
 
+def cmd_prompt(host, port, count, seconds):
+    sock = connect(host, port)
+    worst, missed = 0.0, 0
+    for _ in range(int(count)):
+        msg, tid = binding()
+        start = time.monotonic()
+        answer = ask(sock, msg, float(seconds))
+        if answer is None or answer[8:20] != tid:
+            missed += 1
+        else:
+            worst = max(worst, time.monotonic() - start)
+        time.sleep(0.05)
+    print("%d of %s Binding requests answered within %s s, the slowest in "
+          "%.1f ms" % (int(count) - missed, count, seconds, worst * 1000))
+    return 1 if missed else 0
+
+
 def main(argv):
-    commands = {"wait": cmd_wait, "sizes": cmd_sizes, "garbage": cmd_garbage}
+    commands = {"wait": cmd_wait, "sizes": cmd_sizes, "garbage": cmd_garbage,
+                "prompt": cmd_prompt}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2
