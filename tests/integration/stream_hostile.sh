@@ -9,6 +9,7 @@
 # the workers' descriptors and memory stay bounded, they come back to
 # where they were, and real clients keep relaying.
 . "$(dirname "$0")/lib.sh"
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
 make_cert server
 
 PORT=$(free_port)
@@ -30,7 +31,16 @@ client() {
 
 client framing 127.0.0.1 "$PORT" || fail "framing"
 client stall 127.0.0.1 "$PORT" "$TLS_PORT" 2 6 || fail "stalled clients"
-client slowread 127.0.0.1 "$PORT" alice wonderland 200 1.5 || fail "a client that reads late"
+# turnpikectl counters: the slow reader did make the server pause (the
+# snapshot is published once a second).
+pauses() {
+	"$TURNPIKECTL" -c "$WORK/turnpike.conf" --json counters | json "d['counters']['stream_pauses']"
+}
+pauses_before=$(pauses) || fail "turnpikectl counters"
+client slowread 127.0.0.1 "$PORT" alice wonderland 300 1.5 || fail "a client that reads late"
+paused() { [ "$(pauses)" -gt "$pauses_before" ]; }
+for _ in $(seq 30); do paused && break; sleep 0.1; done
+paused || fail "the client that reads late never paused its relay: nothing was tested"
 client noread 127.0.0.1 "$PORT" alice wonderland 20000 5 || fail "a client that never reads"
 for _ in $(seq 30); do
 	"$STOREDUMP" "$WORK/state" | grep -q . || break

@@ -63,7 +63,7 @@ static int read_schedstat(pid_t tid, unsigned long long *ns,
 	f = fopen(path, "re");
 	if (f == NULL)
 		return errno;
-	n = fscanf(f, "%llu %*u %llu", ns, runs);
+	n = fscanf(f, "%llu %*s %llu", ns, runs);
 	fclose(f);
 	return n == 2 ? 0 : EIO;
 }
