@@ -68,14 +68,29 @@ HOLD_PID=$!
 wait_for_line "$WORK/hold.out" ready || fail "hold: $(cat "$WORK/hold.out")"
 [ "$("$STOREDUMP" "$WORK/state" | grep -c 'user=erin')" = 2 ] ||
 	fail "the store does not show erin's allocations"
-# SIGKILL to all leaves the records behind, as a crash would.
-pids="$TURNPIKED_PID $(worker_pids | tr '\n' ' ')"
-# shellcheck disable=SC2086 # a list of pids
-kill -KILL $pids
-wait "$TURNPIKED_PID" 2>/dev/null || true
 gone() {
 	for pid in "$@"; do ! kill -0 "$pid" 2>/dev/null || return 1; done
 }
+# dead PID...: gone, or a zombie its stopped parent has not reaped.
+dead() {
+	for pid in "$@"; do
+		state=$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null) || state=
+		[ -z "$state" ] || [ "$state" = Z ] || return 1
+	done
+}
+# SIGKILL to all leaves the records behind, as a crash would. The master
+# is stopped first: killed before its workers, it would have them sent
+# SIGTERM (PR_SET_PDEATHSIG), and a worker that stops cleanly deletes its
+# records; killed after one of them, it would purge that worker's.
+workers=$(worker_pids | tr '\n' ' ')
+pids="$TURNPIKED_PID $workers"
+kill -STOP "$TURNPIKED_PID"
+# shellcheck disable=SC2086 # a list of pids
+kill -KILL $workers
+# shellcheck disable=SC2086
+wait_until 5 dead $workers || fail "workers outlived SIGKILL"
+kill -KILL "$TURNPIKED_PID"
+wait "$TURNPIKED_PID" 2>/dev/null || true
 # shellcheck disable=SC2086 # a list of pids
 wait_until 5 gone $pids || fail "turnpiked outlived SIGKILL"
 TURNPIKED_PID=
