@@ -28,7 +28,9 @@ struct shm {
 int shm_create(size_t worker_count, size_t rate_slots, struct shm *out);
 /* Unmaps it; a zeroed struct is a no-op. */
 void shm_destroy(struct shm *shm);
-/* The sum of every worker's counters. */
-void shm_metrics_total(const struct shm *shm, struct metrics_worker *total);
+/* Adds one worker's counters into total (the master sums the workers in
+ * use for its status snapshot). */
+void shm_metrics_add(struct metrics_worker *total,
+                     const struct metrics_worker *one);
 
 #endif

@@ -60,15 +60,9 @@ static void fill_counters(const struct master *master,
 	size_t i;
 
 	memset(&total, 0, sizeof(total));
-	for (i = 0; i < MASTER_SLOTS; i++) {
-		const struct metrics_worker *m = &master->shm.workers[i];
-
-		if (!master->workers[i].in_use)
-			continue;
-#define COUNTER_ADD(name, help) total.name += m->name;
-		METRICS_FIELDS(COUNTER_ADD)
-#undef COUNTER_ADD
-	}
+	for (i = 0; i < MASTER_SLOTS; i++)
+		if (master->workers[i].in_use)
+			shm_metrics_add(&total, &master->shm.workers[i]);
 	status->counter_count = 0;
 #define COUNTER_PUT(field, help)                                               \
 	snprintf(status->counters[status->counter_count].name,                 \

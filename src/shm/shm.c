@@ -52,21 +52,15 @@ void shm_destroy(struct shm *shm)
 	memset(shm, 0, sizeof(*shm));
 }
 
-void shm_metrics_total(const struct shm *shm, struct metrics_worker *total)
+void shm_metrics_add(struct metrics_worker *total,
+                     const struct metrics_worker *one)
 {
-	size_t i;
-
-	memset(total, 0, sizeof(*total));
-	for (i = 0; i < shm->worker_count; i++) {
-#define METRICS_ADD(name, help) total->name += shm->workers[i].name;
-		METRICS_FIELDS(METRICS_ADD)
+#define METRICS_ADD(name, help) total->name += one->name;
+	METRICS_FIELDS(METRICS_ADD)
 #undef METRICS_ADD
-		for (int l = 0; l < RL_LEVELS; l++) {
-			total->rate[l].passed += shm->workers[i].rate[l].passed;
-			total->rate[l].delayed +=
-			    shm->workers[i].rate[l].delayed;
-			total->rate[l].dropped +=
-			    shm->workers[i].rate[l].dropped;
-		}
+	for (int l = 0; l < RL_LEVELS; l++) {
+		total->rate[l].passed += one->rate[l].passed;
+		total->rate[l].delayed += one->rate[l].delayed;
+		total->rate[l].dropped += one->rate[l].dropped;
 	}
 }

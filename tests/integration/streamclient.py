@@ -306,10 +306,10 @@ def cmd_idle(host, port, count, source, stop_file):
     return 0
 
 
-def cmd_noread(host, port, user, password, count, wait):
-    """The client reads nothing for `wait` seconds (more than the
-    server's stream-write-timeout), then drains what was queued: the
-    stream must end, closed by the server."""
+def small_window_client(host, port, user, password):
+    """A TCP client with a small receive buffer, an allocation and a
+    channel to a peer socket on 127.0.0.1: (client, peer, where the peer
+    sends to reach the client)."""
     c = StreamClient(host, port, user, password)
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     code, reply = c.request(ALLOCATE, [UDP])
@@ -317,11 +317,19 @@ def cmd_noread(host, port, user, password, count, wait):
     relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
     peer = peer_socket()
     bind_channel(c, peer.getsockname())
+    return c, peer, ("127.0.0.1", relayed[1])
+
+
+def cmd_noread(host, port, user, password, count, wait):
+    """The client reads nothing for `wait` seconds (more than the
+    server's stream-write-timeout), then drains what was queued: the
+    stream must end, closed by the server."""
+    c, peer, relay = small_window_client(host, port, user, password)
     peer.setblocking(False)
     sent = 0
     for i in range(int(count)):
         try:
-            peer.sendto(b"%08d" % i + b"z" * 1000, ("127.0.0.1", relayed[1]))
+            peer.sendto(b"%08d" % i + b"z" * 1000, relay)
             sent += 1
         except BlockingIOError:
             time.sleep(0.001)
@@ -343,15 +351,9 @@ def cmd_slowread(host, port, user, password, count, wait):
     nothing for `wait` seconds (less than stream-write-timeout, more than
     its buffers hold, so the server pauses the relay socket), then reads:
     every datagram arrives, in order, once the server resumes."""
-    c = StreamClient(host, port, user, password)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    code, reply = c.request(ALLOCATE, [UDP])
-    check("Allocate", code == 0)
-    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
-    peer = peer_socket()
-    bind_channel(c, peer.getsockname())
+    c, peer, relay = small_window_client(host, port, user, password)
     for i in range(int(count)):
-        peer.sendto(b"%08d" % i + b"p" * 492, ("127.0.0.1", relayed[1]))
+        peer.sendto(b"%08d" % i + b"p" * 492, relay)
     time.sleep(float(wait))
     got = 0
     deadline = time.monotonic() + 10
