@@ -16,6 +16,7 @@
 #include "turnpike/log.h"
 #include "turnpike/net.h"
 #include "allocation.h"
+#include "reply.h"
 #include "stream.h"
 
 static struct log_limit create_log_limit = LOG_LIMIT_INIT(10, 1000);
@@ -126,8 +127,11 @@ static void close_socket(struct worker_socket *socket)
 	if (socket->event != NULL)
 		event_free(socket->event);
 	socket->event = NULL;
-	if (socket->fd >= 0)
+	if (socket->fd >= 0) {
+		/* The Refresh that ended the allocation is answered first. */
+		reply_queue_flush(socket->worker);
 		close(socket->fd);
+	}
 	socket->fd = -1;
 }
 

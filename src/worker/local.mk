@@ -4,6 +4,7 @@ libturnpike_a_SOURCES += \
 	src/worker/dispatch.c \
 	src/worker/turn_service.c \
 	src/worker/response.c \
+	src/worker/reply.c \
 	src/worker/relay.c \
 	src/worker/batch.c \
 	src/worker/limiter.c \
@@ -15,7 +16,8 @@ libturnpike_a_SOURCES += \
 	src/worker/response.h \
 	src/worker/relay.h \
 	src/worker/limiter.h \
-	src/worker/batch.h
+	src/worker/batch.h \
+	src/worker/reply.h
 libturnpike_a_SOURCES += \
 	src/worker/stream.c \
 	src/worker/stream_accept.c \

@@ -14,7 +14,7 @@
 #include "turnpike/net.h"
 #include "allocation.h"
 #include "relay.h"
-#include "stream.h"
+#include "reply.h"
 
 /* Bounds the work done per readiness event so that one busy socket cannot
  * starve the others: after that many full batches the socket goes to the
@@ -98,9 +98,8 @@ static int drain_listener(struct worker_socket *socket)
 	return count;
 }
 
-void worker_socket_readable(int fd, short what, void *arg)
+static void serve_socket(struct worker_socket *socket)
 {
-	struct worker_socket *socket = arg;
 	int batches, count;
 
 	for (batches = 0; batches < WORKER_MAX_BATCHES_PER_EVENT; batches++) {
@@ -128,45 +127,12 @@ void worker_socket_readable(int fd, short what, void *arg)
 		event_active(socket->event, EV_READ, 0);
 }
 
-/* A wildcard listener's reply leaves from the address the request was
- * sent to. */
-static ssize_t reply_from(const struct worker_datagram *dg, const uint8_t *data,
-                          size_t length)
+void worker_socket_readable(int fd, short what, void *arg)
 {
-	union {
-		struct cmsghdr align; /* CMSG_FIRSTHDR's alignment */
-		uint8_t bytes[NET_PKTINFO_SPACE];
-	} control;
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = length};
-	struct msghdr msg = {
-	    .msg_name = (void *)dg->from,
-	    .msg_namelen = net_addr_len(dg->from),
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = control.bytes,
-	};
+	struct worker_socket *socket = arg;
+	/* The socket may be gone after serve_socket(); the worker is not. */
+	struct worker *worker = socket->worker;
 
-	msg.msg_controllen =
-	    net_pktinfo_source(dg->local, control.bytes, sizeof(control));
-	return sendmsg(dg->socket->fd, &msg, MSG_DONTWAIT);
-}
-
-void worker_reply(struct worker *worker, const struct worker_datagram *dg,
-                  const uint8_t *data, size_t length)
-{
-	ssize_t sent;
-
-	if (dg->socket->stream != NULL) {
-		stream_send(dg->socket->stream, data, length);
-		return;
-	}
-	if (dg->socket->kind == WORKER_SOCKET_CLIENT)
-		sent = send(dg->socket->fd, data, length, MSG_DONTWAIT);
-	else if (dg->socket->pktinfo)
-		sent = reply_from(dg, data, length);
-	else
-		sent = sendto(dg->socket->fd, data, length, MSG_DONTWAIT,
-		              dg->from, net_addr_len(dg->from));
-	if (sent < 0)
-		worker->metrics->tx_errors++;
+	serve_socket(socket);
+	reply_queue_callback_done(worker);
 }

@@ -18,6 +18,7 @@
 #include "turnpike/net.h"
 #include "turnpike/store.h"
 #include "allocation.h"
+#include "reply.h"
 #include "stream.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -32,6 +33,7 @@ static void close_listeners(struct worker *worker)
 {
 	size_t i;
 
+	reply_queue_flush(worker);
 	for (i = 0; worker->listeners != NULL && i < worker->listener_count;
 	     i++) {
 		if (worker->listeners[i].event != NULL)
@@ -218,17 +220,6 @@ static int add_signals(struct worker *worker)
 	return err;
 }
 
-/*
- * A socket that still holds data after WORKER_MAX_BATCHES_PER_EVENT
- * batches is made active again (udp.c: it is edge triggered), and
- * libevent runs events made active during a round in that same round:
- * a flow arriving faster than the worker reads it would have the worker
- * to itself, and no other socket, timer or signal would run. After this
- * many callbacks libevent polls again, with no wait, and what became
- * ready meanwhile queues behind the busy socket.
- */
-#define WORKER_CALLBACKS_PER_POLL 16
-
 static struct event_base *new_base(void)
 {
 	struct event_config *config = event_config_new();
@@ -281,6 +272,7 @@ static void worker_free(struct worker *worker)
 	free(worker->sources);
 	free(worker->destinations);
 	free(worker->controls);
+	reply_queue_free(worker->replies);
 	conf_free(worker->reloaded);
 }
 
@@ -319,11 +311,13 @@ static int worker_setup(struct worker *worker,
 	worker->destinations =
 	    calloc(WORKER_BATCH, sizeof(*worker->destinations));
 	worker->controls = calloc(WORKER_BATCH, sizeof(*worker->controls));
+	worker->replies = reply_queue_new();
 	worker->listeners =
 	    calloc(params->listener_count, sizeof(*worker->listeners));
 	if (worker->base == NULL || worker->buffers == NULL ||
 	    worker->sources == NULL || worker->destinations == NULL ||
-	    worker->controls == NULL || worker->listeners == NULL)
+	    worker->controls == NULL || worker->replies == NULL ||
+	    worker->listeners == NULL)
 		return ENOMEM;
 	worker->listener_count = params->listener_count;
 	for (i = 0; i < params->listener_count; i++)
@@ -339,6 +333,22 @@ static int worker_setup(struct worker *worker,
 	if (err == 0)
 		err = add_tick(worker);
 	return err != 0 ? err : add_signals(worker);
+}
+
+/* event_base_dispatch(), one round at a time: the replies a round
+ * queued go out at its end (reply.h). */
+static int run_loop(struct worker *worker)
+{
+	for (;;) {
+		int rc = event_base_loop(worker->base, EVLOOP_ONCE);
+
+		reply_queue_flush(worker);
+		if (rc < 0)
+			return EIO;
+		if (rc == 1 || event_base_got_exit(worker->base) ||
+		    event_base_got_break(worker->base))
+			return 0;
+	}
 }
 
 int worker_run(const struct worker_params *params)
@@ -357,8 +367,7 @@ int worker_run(const struct worker_params *params)
 	log_info("worker serving slot=%u generation=%llu listeners=%zu",
 	         worker.index, (unsigned long long)params->generation,
 	         worker.listener_count);
-	if (event_base_dispatch(worker.base) < 0)
-		err = EIO;
+	err = run_loop(&worker);
 	worker_free(&worker);
 	return err;
 }

@@ -3,7 +3,8 @@
 # itself: an allocation's sockets are edge triggered and a busy one is
 # made active again after a few batches (src/worker/udp.c), and the
 # worker polls again after a bounded number of callbacks
-# (src/worker/worker.c). With one worker, turnpike-bench floods one
+# (src/worker/worker.c), after which the replies queued meanwhile go out
+# too (src/worker/reply.h). With one worker, turnpike-bench floods one
 # allocation with Send indications flat out, more than the worker
 # relays, while Binding requests to the listener must each be answered
 # within half a second. (On a machine where the worker keeps up with the
