@@ -260,6 +260,28 @@ int stun_msg_check_integrity(const struct stun_msg *msg, const uint8_t *key,
 int stun_msg_check_integrity_sha256(const struct stun_msg *msg,
                                     const uint8_t *key, size_t key_len);
 
+/*
+ * Digests and HMAC (RFC 2104) over a list of spans, with the algorithms
+ * fetched from OpenSSL once per process (digest.c). out takes
+ * stun_digest_size(kind) bytes. Return 0, EINVAL for an unknown kind, or
+ * ENOMEM when OpenSSL failed.
+ * Keys and the inner hash are wiped from the stack after use.
+ */
+enum stun_digest {
+	STUN_DIGEST_MD5,
+	STUN_DIGEST_SHA1,
+	STUN_DIGEST_SHA256,
+};
+struct stun_span {
+	const void *data;
+	size_t len;
+};
+size_t stun_digest_size(enum stun_digest kind);
+int stun_digest(enum stun_digest kind, const struct stun_span *parts,
+                size_t count, uint8_t *out);
+int stun_hmac(enum stun_digest kind, const void *key, size_t key_len,
+              const struct stun_span *parts, size_t count, uint8_t *out);
+
 /* FINGERPRINT (§14.7): CRC-32 of the message before it, xor 0x5354554E. */
 uint32_t stun_fingerprint(const uint8_t *buf, size_t len);
 
@@ -275,6 +297,10 @@ int stun_long_term_key(uint16_t algorithm, const char *username,
                        size_t username_len, const char *realm, size_t realm_len,
                        const char *password, size_t password_len,
                        uint8_t key[STUN_KEY_MAX], size_t *key_len);
+/* Both keys of a user, MD5 and SHA-256, from C strings. */
+int stun_long_term_keys(const char *username, const char *realm,
+                        const char *password, uint8_t key_md5[STUN_MD5_SIZE],
+                        uint8_t key_sha256[STUN_SHA256_SIZE]);
 
 /* USERHASH (§14.4): SHA-256(username ":" realm). Returns 0, or ENOMEM when
  * OpenSSL failed (out is then unusable: never compare it). */

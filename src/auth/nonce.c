@@ -19,8 +19,6 @@
 #include <sys/socket.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "turnpike/auth.h"
 #include "auth_private.h"
@@ -179,15 +177,13 @@ static int nonce_mac(const struct auth_nonce_key *key, const uint8_t *text,
                      const struct sockaddr *client, uint8_t mac[NONCE_MAC_SIZE])
 {
 	uint8_t input[NONCE_MAC_OFFSET + NONCE_CLIENT_MAX];
-	uint8_t full[EVP_MAX_MD_SIZE];
-	unsigned int full_len = 0;
-	size_t len;
+	uint8_t full[STUN_SHA256_SIZE];
+	struct stun_span span = {input, NONCE_MAC_OFFSET};
 
 	memcpy(input, text, NONCE_MAC_OFFSET);
-	len = NONCE_MAC_OFFSET + client_bytes(client, input + NONCE_MAC_OFFSET);
-	if (HMAC(EVP_sha256(), key->bytes, (int)sizeof(key->bytes), input, len,
-	         full, &full_len) == NULL ||
-	    full_len < NONCE_MAC_SIZE)
+	span.len += client_bytes(client, input + NONCE_MAC_OFFSET);
+	if (stun_hmac(STUN_DIGEST_SHA256, key->bytes, sizeof(key->bytes), &span,
+	              1, full) != 0)
 		return ENOMEM;
 	memcpy(mac, full, NONCE_MAC_SIZE);
 	return 0;

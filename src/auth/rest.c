@@ -9,14 +9,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "turnpike/auth.h"
 
@@ -28,19 +26,14 @@ _Static_assert(AUTH_REST_PASSWORD_SIZE == 4 * ((REST_MAC_SIZE + 2) / 3) + 1,
 int auth_rest_password(const char *secret, const char *username, char *out,
                        size_t out_size)
 {
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
-	size_t secret_len = strlen(secret);
+	uint8_t mac[REST_MAC_SIZE];
+	const struct stun_span span = {username, strlen(username)};
 	int rc = 0;
 
 	if (out_size < AUTH_REST_PASSWORD_SIZE)
 		return ENOBUFS;
-	if (secret_len > INT_MAX)
-		return EINVAL;
-	if (HMAC(EVP_sha1(), secret, (int)secret_len,
-	         (const unsigned char *)username, strlen(username), mac,
-	         &mac_len) == NULL ||
-	    mac_len != REST_MAC_SIZE)
+	if (stun_hmac(STUN_DIGEST_SHA1, secret, strlen(secret), &span, 1,
+	              mac) != 0)
 		rc = ENOMEM;
 	else /* standard alphabet with padding, as coturn encodes it */
 		EVP_EncodeBlock((unsigned char *)out, mac, REST_MAC_SIZE);

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+
+#include "turnpike/stun.h"
 
 #include "conf_private.h"
 
@@ -120,21 +121,10 @@ int conf_set_auth_secret(struct conf_parser *parser, const struct conf_key *key,
 static int user_keys(struct conf_user *user, const char *realm,
                      const char *password)
 {
-	size_t size = strlen(user->name) + strlen(realm) + strlen(password) + 3;
-	char *input = malloc(size);
-	size_t len = size - 1;
-	int rc = 0;
-
-	if (input == NULL)
-		return ENOMEM;
-	snprintf(input, size, "%s:%s:%s", user->name, realm, password);
-	if (EVP_Digest(input, len, user->key_md5, NULL, EVP_md5(), NULL) != 1 ||
-	    EVP_Digest(input, len, user->key_sha256, NULL, EVP_sha256(),
-	               NULL) != 1)
-		rc = EPROTONOSUPPORT;
-	OPENSSL_cleanse(input, size);
-	free(input);
-	return rc;
+	return stun_long_term_keys(user->name, realm, password, user->key_md5,
+	                           user->key_sha256) != 0
+	           ? EPROTONOSUPPORT
+	           : 0;
 }
 
 /* Keys are made here, not at the user line, because realm may come later

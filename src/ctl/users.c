@@ -120,25 +120,14 @@ static int make_keys(const struct ctl *ctl, const char *password,
                      struct store_user *user)
 {
 	const char *realm = ctl->conf->realm;
-	uint8_t key[STUN_KEY_MAX];
-	size_t len;
 	int err;
 
 	if (strlen(realm) >= sizeof(user->realm))
 		return ctl_error("realm longer than %zu bytes",
 		                 sizeof(user->realm) - 1);
 	strcpy(user->realm, realm);
-	err = stun_long_term_key(STUN_PASSWORD_ALGORITHM_MD5, user->name,
-	                         strlen(user->name), realm, strlen(realm),
-	                         password, strlen(password), key, &len);
-	if (err == 0 && len == sizeof(user->key_md5))
-		memcpy(user->key_md5, key, len);
-	if (err == 0)
-		err = stun_long_term_key(
-		    STUN_PASSWORD_ALGORITHM_SHA256, user->name,
-		    strlen(user->name), realm, strlen(realm), password,
-		    strlen(password), user->key_sha256, &len);
-	OPENSSL_cleanse(key, sizeof(key));
+	err = stun_long_term_keys(user->name, realm, password, user->key_md5,
+	                          user->key_sha256);
 	if (err != 0)
 		return ctl_error("computing the keys: %s", strerror(err));
 	return CTL_EXIT_OK;

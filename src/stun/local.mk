@@ -6,6 +6,7 @@ STUN_SOURCES = \
 	src/stun/addr.c \
 	src/stun/writer.c \
 	src/stun/integrity.c \
+	src/stun/digest.c \
 	src/stun/crc32.c \
 	src/stun/channel_data.c \
 	src/stun/names.c \

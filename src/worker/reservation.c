@@ -16,8 +16,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "turnpike/net.h"
 #include "worker_private.h"
@@ -35,16 +33,15 @@ static void put16(uint8_t *p, uint16_t v)
 static uint64_t make_token(const struct worker *worker, int family,
                            uint16_t port, uint16_t time_units)
 {
-	uint8_t input[6], mac[EVP_MAX_MD_SIZE];
-	unsigned mac_len = 0;
+	uint8_t input[6], mac[STUN_SHA256_SIZE];
+	const struct stun_span span = {input, sizeof(input)};
 	uint64_t token;
 
 	put16(input, (uint16_t)family);
 	put16(input + 2, port);
 	put16(input + 4, time_units);
-	if (HMAC(EVP_sha256(), worker->nonce_key.bytes,
-	         sizeof(worker->nonce_key.bytes), input, sizeof(input), mac,
-	         &mac_len) == NULL)
+	if (stun_hmac(STUN_DIGEST_SHA256, worker->nonce_key.bytes,
+	              sizeof(worker->nonce_key.bytes), &span, 1, mac) != 0)
 		return 0;
 	token = (uint64_t)port << 48 | (uint64_t)time_units << 32 |
 	        (uint64_t)mac[0] << 24 | (uint64_t)mac[1] << 16 |

@@ -15,7 +15,8 @@ TESTS += $(UNIT_TESTS)
 
 tests_unit_test_stun_SOURCES = tests/unit/test_stun.c \
 	tests/unit/test_stun_roundtrip.c tests/unit/test_stun_malformed.c \
-	tests/unit/test_stun_frame.c tests/unit/test_stun.h
+	tests/unit/test_stun_frame.c tests/unit/test_stun_digest.c \
+	tests/unit/test_stun.h
 tests_unit_test_stun_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stun_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_stun_LDADD = $(UNIT_LDADD)

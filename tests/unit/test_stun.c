@@ -6,8 +6,8 @@
  * This file: the RFC 5769 and RFC 8489 Appendix B vectors, and the helpers
  * the other files share (test_stun.h). Round trips, the writer, integrity,
  * ChannelData and names are in test_stun_roundtrip.c, malformed input in
- * test_stun_malformed.c, stream framing in test_stun_frame.c; the four
- * files make one program.
+ * test_stun_malformed.c, stream framing in test_stun_frame.c, digests and
+ * HMAC in test_stun_digest.c; the five files make one program.
  */
 #include <arpa/inet.h>
 #include <errno.h>
