@@ -54,6 +54,9 @@
 	X(stream_pauses, "relays paused for a slow stream client")             \
 	X(tls_handshake_failures, "TLS handshakes that failed")
 
+/* The fields above that are levels, not counts: what is live now. */
+#define METRICS_GAUGES(X) X(allocations_live) X(streams_live)
+
 struct metrics_worker {
 #define METRICS_DECLARE(name, help) uint64_t name;
 	METRICS_FIELDS(METRICS_DECLARE)

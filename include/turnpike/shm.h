@@ -32,5 +32,10 @@ void shm_destroy(struct shm *shm);
  * use for its status snapshot). */
 void shm_metrics_add(struct metrics_worker *total,
                      const struct metrics_worker *one);
+/* Adds the counts of a worker that has exited into retired, and none of
+ * its gauges: what it held is gone with it. Allocations it still held
+ * (it crashed) count as deleted, so created - deleted stays live. */
+void shm_metrics_retire(struct metrics_worker *retired,
+                        const struct metrics_worker *one);
 
 #endif

@@ -72,6 +72,9 @@ struct master {
 	const struct master_options *options;
 	struct store *store;
 	struct shm shm;
+	/* The counts of workers that have exited, crashed or drained, so
+	 * that the sums turnpikectl shows never go back (status.c). */
+	struct metrics_worker retired;
 	struct auth_nonce_key nonce_key;
 	struct master_worker *workers; /* MASTER_SLOTS slots */
 	size_t worker_count;           /* of the current generation */

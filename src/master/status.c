@@ -52,14 +52,14 @@ static void copy_worker(const struct master *master, size_t slot,
 	out->rate_queue_dropped = m->rate_queue_dropped;
 }
 
-/* The metrics of every slot in use, summed, by name (metrics.h). */
+/* The metrics of every slot in use and of the workers that have exited,
+ * summed, by name (metrics.h). */
 static void fill_counters(const struct master *master,
                           struct store_status *status)
 {
-	struct metrics_worker total;
+	struct metrics_worker total = master->retired;
 	size_t i;
 
-	memset(&total, 0, sizeof(total));
 	for (i = 0; i < MASTER_SLOTS; i++)
 		if (master->workers[i].in_use)
 			shm_metrics_add(&total, &master->shm.workers[i]);

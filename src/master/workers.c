@@ -149,6 +149,7 @@ static void clean_after(struct master *master, size_t slot, pid_t pid)
 	size_t removed = 0;
 	int err, dead = 0;
 
+	shm_metrics_retire(&master->retired, &master->shm.workers[slot]);
 	memset(&master->shm.workers[slot], 0,
 	       sizeof(master->shm.workers[slot]));
 	/* Its users' rate buckets may be taken over by other users now. */

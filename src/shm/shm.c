@@ -64,3 +64,14 @@ void shm_metrics_add(struct metrics_worker *total,
 		total->rate[l].dropped += one->rate[l].dropped;
 	}
 }
+
+void shm_metrics_retire(struct metrics_worker *retired,
+                        const struct metrics_worker *one)
+{
+	shm_metrics_add(retired, one);
+	/* A worker that crashed took its allocations with it. */
+	retired->allocations_deleted += one->allocations_live;
+#define METRICS_CLEAR(name) retired->name = 0;
+	METRICS_GAUGES(METRICS_CLEAR)
+#undef METRICS_CLEAR
+}

@@ -1,8 +1,10 @@
 #!/bin/sh
 # kill -9 of one worker while every worker relays: the other workers'
 # clients lose nothing, the dead worker's allocations leave the store and
-# give their quota back, and a new worker takes new allocations.
+# give their quota back, a new worker takes new allocations, and the
+# counters turnpikectl shows keep what the dead worker counted.
 . "$(dirname "$0")/lib.sh"
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
 
 PORT=$(free_port)
 write_config "$WORK/turnpike.conf" "relay-address = 127.0.0.1
@@ -22,8 +24,24 @@ victim_pid=$(sed -n 's/^worker=1 pid=\([0-9]*\) .*/\1/p' "$WORK/before" | head -
 dead=$(grep -c "^worker=1 " "$WORK/before")
 echo "worker 1 (pid $victim_pid) holds $dead of 16 allocations; killing it"
 sleep 1
+# client_packets allocations_created allocations_deleted allocations_live,
+# from the status the master publishes once a second.
+counts() {
+	"$TURNPIKECTL" -c "$WORK/turnpike.conf" --json counters |
+		json "d['counters']['client_packets'], d['counters']['allocations_created'], d['counters']['allocations_deleted'], d['counters']['allocations_live']"
+}
+set -- $(counts)
+packets_before=$1
 kill -KILL "$victim_pid"
 sleep 2
+
+set -- $(counts)
+[ "$1" -ge "$packets_before" ] ||
+	fail "client_packets went back from $packets_before to $1 with the crash"
+[ "$2" -ge 16 ] || fail "allocations_created lost the dead worker's: $*"
+[ $(($2 - $3)) -eq "$4" ] && [ "$4" -eq $((16 - dead)) ] ||
+	fail "created - deleted is not the $((16 - dead)) live allocations: $*"
+echo "counters after the crash: client_packets=$1 created=$2 deleted=$3 live=$4"
 
 # Its records are gone and its quota is free: exactly $dead more fit.
 "$STOREDUMP" "$WORK/state" | grep -q "pid=$victim_pid " &&

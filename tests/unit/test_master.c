@@ -4,6 +4,8 @@
  * kernel needs it for the steering maps, is raised only around an update,
  * and is forgotten by the workers. Run in a child that drops root with
  * PR_SET_KEEPCAPS, as the master does; skipped when not run as root.
+ * And the counts of a worker that exits, which the master keeps
+ * (shm_metrics_retire()).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "turnpike/shm.h"
 #include "../../src/master/master_private.h"
 
 #ifndef CAP_BPF
@@ -87,4 +90,27 @@ Test(master_caps, bpf_is_raised_only_when_asked_and_forgotten_for_good)
 	cr_assert(WIFEXITED(status));
 	cr_assert_eq(WEXITSTATUS(status), 0, "check %d failed",
 	             WEXITSTATUS(status));
+}
+
+/* Two workers exit, one with allocations and connections still live: the
+ * counts add up, the gauges do not, and its live allocations count as
+ * deleted. */
+Test(master_counters, retired_workers_keep_counts_not_gauges)
+{
+	struct metrics_worker retired = {0}, one = {0};
+
+	one.client_packets = 1000;
+	one.allocations_created = 7;
+	one.allocations_deleted = 4;
+	one.allocations_live = 3;
+	one.streams_live = 2;
+	one.rate[1].dropped = 5;
+	shm_metrics_retire(&retired, &one);
+	shm_metrics_retire(&retired, &one);
+	cr_assert_eq(retired.client_packets, 2000);
+	cr_assert_eq(retired.allocations_created, 14);
+	cr_assert_eq(retired.allocations_deleted, 14);
+	cr_assert_eq(retired.allocations_live, 0);
+	cr_assert_eq(retired.streams_live, 0);
+	cr_assert_eq(retired.rate[1].dropped, 10);
 }
