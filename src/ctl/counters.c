@@ -1,11 +1,14 @@
 /*
- * counters: the workers' metrics (metrics.h), summed over the workers
- * running now, as the master published them in its snapshot: what was
- * relayed, and what was dropped or refused and why.
+ * counters: the workers' metrics (metrics.h), summed over every worker
+ * since turnpiked started, as the master published them in its snapshot:
+ * what was relayed, and what was dropped or refused and why. As text, as
+ * JSON, or in Prometheus's text exposition format (version 0.0.4), for
+ * node_exporter's textfile collector or any scraper that runs a command.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +61,54 @@ static void print_json(const struct store_status *s)
 	json_finish(&json);
 }
 
+static bool is_gauge(const char *name)
+{
+#define GAUGE_MATCH(gauge) strcmp(name, #gauge) == 0 ||
+	return METRICS_GAUGES(GAUGE_MATCH) false;
+#undef GAUGE_MATCH
+}
+
+/* [a-z_]+, as every name in metrics.h: a name from the snapshot that is
+ * not could not be written as a Prometheus metric name. */
+static bool plain_name(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (; *name != '\0'; name++)
+		if ((*name < 'a' || *name > 'z') && *name != '_')
+			return false;
+	return true;
+}
+
+/* A counter's name ends in _total, as Prometheus's naming rules ask. A
+ * counter this turnpikectl does not know (a newer master's) is untyped. */
+static void print_prometheus(const struct store_status *s)
+{
+	for (uint32_t i = 0; i < s->counter_count; i++) {
+		const char *name = s->counters[i].name;
+		const char *help = help_of(name);
+		bool gauge = is_gauge(name);
+		const char *suffix = help != NULL && !gauge ? "_total" : "";
+
+		if (!plain_name(name))
+			continue;
+		if (help != NULL)
+			printf("# HELP turnpike_%s%s %s\n", name, suffix, help);
+		printf("# TYPE turnpike_%s%s %s\n", name, suffix,
+		       help == NULL ? "untyped"
+		       : gauge      ? "gauge"
+		                    : "counter");
+		printf("turnpike_%s%s %" PRIu64 "\n", name, suffix,
+		       s->counters[i].value);
+	}
+	printf(
+	    "# HELP turnpike_snapshot_time_seconds when the master published "
+	    "these figures (Unix time)\n"
+	    "# TYPE turnpike_snapshot_time_seconds gauge\n"
+	    "turnpike_snapshot_time_seconds %" PRIu64 "\n",
+	    s->time);
+}
+
 static int show_counters(const struct ctl *ctl, const struct store_status *s)
 {
 	if (s->counter_count == 0)
@@ -65,6 +116,8 @@ static int show_counters(const struct ctl *ctl, const struct store_status *s)
 		                 "(restart it to run this version)");
 	if (ctl->json)
 		print_json(s);
+	else if (ctl->prometheus)
+		print_prometheus(s);
 	else
 		print_text(s);
 	return CTL_EXIT_OK;

@@ -40,6 +40,7 @@ struct ctl {
 	char conf_error[512];
 	char *state_dir, *pid_file; /* owned */
 	bool json;
+	bool prometheus;  /* counters --prometheus */
 	const char *user; /* allocations --user */
 	long ttl;         /* credentials --ttl; 0 = not given */
 	char **args;      /* the command and its operands */

@@ -39,7 +39,7 @@ static void usage(FILE *out)
 	        "usage: turnpikectl [-c file] [--json] command [argument ...]\n"
 	        "commands:\n"
 	        "  status\n"
-	        "  counters\n"
+	        "  counters [--prometheus]\n"
 	        "  allocations [--user name]\n"
 	        "  users add|passwd|del name\n"
 	        "  users list\n"
@@ -122,6 +122,7 @@ static int parse_options(int argc, char **argv, struct ctl *ctl)
 	static const struct option options[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"prometheus", no_argument, NULL, 'p'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"ttl", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
@@ -138,6 +139,9 @@ static int parse_options(int argc, char **argv, struct ctl *ctl)
 			break;
 		case 'j':
 			ctl->json = true;
+			break;
+		case 'p':
+			ctl->prometheus = true;
 			break;
 		case 'u':
 			ctl->user = optarg;
@@ -181,6 +185,10 @@ static int check_command_options(const struct ctl *ctl)
 		return ctl_usage_error("--user goes with allocations only");
 	if (ctl->ttl != 0 && strcmp(ctl->args[0], "credentials") != 0)
 		return ctl_usage_error("--ttl goes with credentials only");
+	if (ctl->prometheus && strcmp(ctl->args[0], "counters") != 0)
+		return ctl_usage_error("--prometheus goes with counters only");
+	if (ctl->prometheus && ctl->json)
+		return ctl_usage_error("--prometheus or --json, not both");
 	return CTL_EXIT_OK;
 }
 

@@ -93,6 +93,30 @@ for _ in $(seq 50); do counted && break; sleep 0.1; done
 counted || fail "counters did not count 20 hostile datagrams and a Binding: $(ctl counters)"
 echo "ok: counters"
 
+# ---- counters --prometheus: read by the Prometheus client's own parser ---
+ctl counters --prometheus >"$WORK/counters.prom" || fail "counters --prometheus: exit $?"
+"$PYTHON" - "$WORK/counters.prom" "$metrics" "$((datagrams + 21))" <<'PY' ||
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+
+families = {f.name: f for f in
+            text_string_to_metric_families(open(sys.argv[1]).read())}
+assert len(families) == int(sys.argv[2]) + 1, sorted(families)
+rx = families["turnpike_rx_datagrams"]
+assert rx.type == "counter" and rx.documentation, (rx.type, rx.documentation)
+assert rx.samples[0].name == "turnpike_rx_datagrams_total", rx.samples
+assert rx.samples[0].value >= int(sys.argv[3]), rx.samples
+live = families["turnpike_allocations_live"]
+assert live.type == "gauge" and live.samples[0].name == live.name, live
+assert families["turnpike_snapshot_time_seconds"].samples[0].value > 1.7e9
+PY
+	fail "counters --prometheus: $(cat "$WORK/counters.prom")"
+[ "$(ctl_rc --json --prometheus counters)" = 2 ] ||
+	fail "--json with --prometheus was taken: $(cat "$WORK/err")"
+[ "$(ctl_rc --prometheus status)" = 2 ] ||
+	fail "--prometheus with status was taken: $(cat "$WORK/err")"
+echo "ok: counters --prometheus"
+
 # ---- users: added without a reload, deleted, 401 ------------------------
 printf 'builder\n' | ctl users add bob >/dev/null || fail "users add"
 [ "$(printf 'x\n' | ctl_rc users add bob)" = 1 ] ||
