@@ -13,7 +13,18 @@
 #include "batch.h"
 #include "limiter.h"
 #include "relay.h"
+#include "reply.h"
 #include "stream.h"
+
+/* Data to a client goes after the replies queued before it (reply.h):
+ * a ChannelBind success must not arrive after data on that channel. */
+static void flush_to_client(struct worker *worker, struct relay_batch *batch)
+{
+	if (batch->count > 0)
+		reply_queue_flush(worker);
+	batch_flush(worker, batch, &worker->metrics->peer_packets,
+	            &worker->metrics->peer_bytes);
+}
 
 /* Flushes a batch into the counters of its direction. */
 static void batch_flush_direction(struct worker *worker,
@@ -24,8 +35,7 @@ static void batch_flush_direction(struct worker *worker,
 		batch_flush(worker, batch, &worker->metrics->client_packets,
 		            &worker->metrics->client_bytes);
 	else
-		batch_flush(worker, batch, &worker->metrics->peer_packets,
-		            &worker->metrics->peer_bytes);
+		flush_to_client(worker, batch);
 }
 
 /*
@@ -369,8 +379,7 @@ int relay_from_peer(struct worker_socket *socket)
 		}
 		batch_add(&batch, frame, frame_length, NULL, length);
 	}
-	batch_flush(worker, &batch, &worker->metrics->peer_packets,
-	            &worker->metrics->peer_bytes);
+	flush_to_client(worker, &batch);
 	/* Paused: the caller reads no further batch. */
 	return paused ? 0 : count;
 }

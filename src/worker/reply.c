@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <event2/event.h>
+
 #include "turnpike/net.h"
 #include "reply.h"
 #include "stream.h"
@@ -23,7 +25,9 @@ struct queued_reply {
 struct reply_queue {
 	unsigned count;
 	size_t used;
-	unsigned callbacks; /* socket callbacks since the first reply */
+	/* Made active with the first reply: libevent runs it after the
+	 * callbacks already active, whatever their kind. */
+	struct event *flush_event;
 	struct queued_reply entries[REPLY_QUEUE_ENTRIES];
 	uint8_t bytes[REPLY_QUEUE_BYTES];
 	/* Built by the flush. */
@@ -35,13 +39,29 @@ struct reply_queue {
 	} controls[REPLY_QUEUE_ENTRIES];
 };
 
-struct reply_queue *reply_queue_new(void)
+static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
-	return calloc(1, sizeof(struct reply_queue));
+	reply_queue_flush(arg);
+}
+
+struct reply_queue *reply_queue_new(struct worker *worker)
+{
+	struct reply_queue *queue = calloc(1, sizeof(*queue));
+
+	if (queue != NULL)
+		queue->flush_event =
+		    event_new(worker->base, -1, 0, on_flush, worker);
+	if (queue != NULL && queue->flush_event == NULL) {
+		free(queue);
+		queue = NULL;
+	}
+	return queue;
 }
 
 void reply_queue_free(struct reply_queue *queue)
 {
+	if (queue != NULL)
+		event_free(queue->flush_event);
 	free(queue);
 }
 
@@ -104,15 +124,6 @@ void reply_queue_flush(struct worker *worker)
 	}
 	queue->count = 0;
 	queue->used = 0;
-	queue->callbacks = 0;
-}
-
-void reply_queue_callback_done(struct worker *worker)
-{
-	struct reply_queue *queue = worker->replies;
-
-	if (queue->count > 0 && ++queue->callbacks >= WORKER_CALLBACKS_PER_POLL)
-		reply_queue_flush(worker);
 }
 
 static void enqueue(struct worker *worker, const struct worker_datagram *dg,
@@ -124,6 +135,9 @@ static void enqueue(struct worker *worker, const struct worker_datagram *dg,
 	if (queue->count == REPLY_QUEUE_ENTRIES ||
 	    queue->used + length > REPLY_QUEUE_BYTES)
 		reply_queue_flush(worker);
+	/* Already active from an earlier reply, it stays where it is. */
+	if (queue->count == 0)
+		event_active(queue->flush_event, EV_TIMEOUT, 0);
 	e = &queue->entries[queue->count++];
 	e->fd = dg->socket->fd;
 	e->connected = dg->socket->kind == WORKER_SOCKET_CLIENT;

@@ -1,6 +1,6 @@
 /*
- * Replies to STUN requests over UDP, held to the end of the event loop's
- * round and then sent back to back.
+ * Replies to STUN requests over UDP, held until the callbacks already
+ * active in the event loop have run, and then sent back to back.
  *
  * Why: runs to one socket (a listener's replies to a batch of Allocates)
  * leave in one sendmmsg(), and the send path runs hot. To a client on
@@ -11,14 +11,16 @@
  * each request is served pay it once per reply; sent together, they
  * find the client's CPU already waking, and only the first pays.
  *
- * The wait is bounded: worker_run() flushes after every round of the
- * event loop, a full queue flushes, and so do WORKER_CALLBACKS_PER_POLL
- * socket callbacks in a row without the round ending (a flooded socket
- * keeps a round going). Closing an allocation's socket flushes too, so
- * no reply goes out through a descriptor number reused since; all of
- * the queue goes then, for a reply sent alone pays its wakeup alone.
- * Data the relay sends in the same round may overtake a reply; UDP never
- * promised the order, and a client must already cope with it.
+ * The wait is bounded: the first reply queued makes a flush event active,
+ * which libevent runs after every callback active before it, of any kind
+ * (UDP, TCP, TLS, timers), and before any made active later (a flooded
+ * socket that re-arms itself goes behind it). A full queue flushes at
+ * once. Closing an allocation's socket flushes too, so no reply goes out
+ * through a descriptor number reused since; all of the queue goes then,
+ * for a reply sent alone pays its wakeup alone.
+ * Data relayed to a client flushes the queue first (relay.c): a client
+ * that binds a channel must see the ChannelBind success before the first
+ * ChannelData on it, or it may drop that data (RFC 8656 §12).
  */
 #ifndef TURNPIKE_WORKER_REPLY_H
 #define TURNPIKE_WORKER_REPLY_H
@@ -35,12 +37,10 @@
 
 struct reply_queue;
 
-struct reply_queue *reply_queue_new(void);
+/* Its flush event belongs to worker->base. */
+struct reply_queue *reply_queue_new(struct worker *worker);
 void reply_queue_free(struct reply_queue *queue);
 /* Sends every queued reply; a refused one is counted in tx_errors. */
 void reply_queue_flush(struct worker *worker);
-/* A socket callback ran: flushes when the round has gone on for
- * WORKER_CALLBACKS_PER_POLL callbacks with replies waiting. */
-void reply_queue_callback_done(struct worker *worker);
 
 #endif

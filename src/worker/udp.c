@@ -14,7 +14,6 @@
 #include "turnpike/net.h"
 #include "allocation.h"
 #include "relay.h"
-#include "reply.h"
 
 /* Bounds the work done per readiness event so that one busy socket cannot
  * starve the others: after that many full batches the socket goes to the
@@ -98,8 +97,9 @@ static int drain_listener(struct worker_socket *socket)
 	return count;
 }
 
-static void serve_socket(struct worker_socket *socket)
+void worker_socket_readable(int fd, short what, void *arg)
 {
+	struct worker_socket *socket = arg;
 	int batches, count;
 
 	for (batches = 0; batches < WORKER_MAX_BATCHES_PER_EVENT; batches++) {
@@ -125,14 +125,4 @@ static void serve_socket(struct worker_socket *socket)
 	 * holds data must be served again. */
 	if (socket->kind != WORKER_SOCKET_LISTENER)
 		event_active(socket->event, EV_READ, 0);
-}
-
-void worker_socket_readable(int fd, short what, void *arg)
-{
-	struct worker_socket *socket = arg;
-	/* The socket may be gone after serve_socket(); the worker is not. */
-	struct worker *worker = socket->worker;
-
-	serve_socket(socket);
-	reply_queue_callback_done(worker);
 }

@@ -220,6 +220,17 @@ static int add_signals(struct worker *worker)
 	return err;
 }
 
+/*
+ * A socket that still holds data after WORKER_MAX_BATCHES_PER_EVENT
+ * batches is made active again (udp.c: it is edge triggered), and
+ * libevent runs events made active during a round in that same round:
+ * a flow arriving faster than the worker reads it would have the worker
+ * to itself, and no other socket, timer or signal would run. After this
+ * many callbacks libevent polls again, with no wait, and what became
+ * ready meanwhile queues behind the busy socket.
+ */
+#define WORKER_CALLBACKS_PER_POLL 16
+
 static struct event_base *new_base(void)
 {
 	struct event_config *config = event_config_new();
@@ -266,13 +277,13 @@ static void worker_free(struct worker *worker)
 	free_event(worker->sigquit_event);
 	free_event(worker->sigusr1_event);
 	free_event(worker->sighup_event);
+	reply_queue_free(worker->replies); /* its event, first */
 	if (worker->base != NULL)
 		event_base_free(worker->base);
 	free(worker->buffers);
 	free(worker->sources);
 	free(worker->destinations);
 	free(worker->controls);
-	reply_queue_free(worker->replies);
 	conf_free(worker->reloaded);
 }
 
@@ -311,7 +322,7 @@ static int worker_setup(struct worker *worker,
 	worker->destinations =
 	    calloc(WORKER_BATCH, sizeof(*worker->destinations));
 	worker->controls = calloc(WORKER_BATCH, sizeof(*worker->controls));
-	worker->replies = reply_queue_new();
+	worker->replies = worker->base != NULL ? reply_queue_new(worker) : NULL;
 	worker->listeners =
 	    calloc(params->listener_count, sizeof(*worker->listeners));
 	if (worker->base == NULL || worker->buffers == NULL ||
@@ -335,22 +346,6 @@ static int worker_setup(struct worker *worker,
 	return err != 0 ? err : add_signals(worker);
 }
 
-/* event_base_dispatch(), one round at a time: the replies a round
- * queued go out at its end (reply.h). */
-static int run_loop(struct worker *worker)
-{
-	for (;;) {
-		int rc = event_base_loop(worker->base, EVLOOP_ONCE);
-
-		reply_queue_flush(worker);
-		if (rc < 0)
-			return EIO;
-		if (rc == 1 || event_base_got_exit(worker->base) ||
-		    event_base_got_break(worker->base))
-			return 0;
-	}
-}
-
 int worker_run(const struct worker_params *params)
 {
 	struct worker worker;
@@ -367,7 +362,8 @@ int worker_run(const struct worker_params *params)
 	log_info("worker serving slot=%u generation=%llu listeners=%zu",
 	         worker.index, (unsigned long long)params->generation,
 	         worker.listener_count);
-	err = run_loop(&worker);
+	if (event_base_dispatch(worker.base) < 0)
+		err = EIO;
 	worker_free(&worker);
 	return err;
 }

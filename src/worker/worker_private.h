@@ -34,17 +34,6 @@ struct store;
  * leaves it to the server; 30 s as RFC 5766 suggests). */
 #define WORKER_RESERVATIONS         64
 #define WORKER_RESERVATION_LIFETIME 30
-/*
- * A socket that still holds data after WORKER_MAX_BATCHES_PER_EVENT
- * batches is made active again (udp.c: it is edge triggered), and
- * libevent runs events made active during a round in that same round:
- * a flow arriving faster than the worker reads it would have the worker
- * to itself, and no other socket, timer or signal would run. After this
- * many callbacks libevent polls again, with no wait, and what became
- * ready meanwhile queues behind the busy socket. Replies waiting for the
- * round's end (reply.h) wait no longer than that either.
- */
-#define WORKER_CALLBACKS_PER_POLL 16
 
 struct worker;
 struct allocation;
@@ -189,8 +178,8 @@ bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
                         struct allocation *allocation);
 
 /* reply.c: a reply to the datagram's source, from the socket it arrived
- * on: queued to the end of the event loop's round (reply.h), or written
- * to its TCP or TLS connection. */
+ * on: queued behind the callbacks already active (reply.h), or written to
+ * its TCP or TLS connection. */
 void worker_reply(struct worker *worker, const struct worker_datagram *dg,
                   const uint8_t *data, size_t length);
 

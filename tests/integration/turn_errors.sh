@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every TURN error our own client can provoke, with its attributes:
 # 400, 401, 403, 420, 437, 438, 440, 441, 442, 508, retransmissions, the
-# peer policy, ChannelData both ways and deletion.
+# peer policy, ChannelData both ways and deletion; and the order of a
+# ChannelBind success and the data on its channel.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -13,6 +14,10 @@ nonce-lifetime = 3s"
 start_turnpiked "$WORK/turnpike.conf"
 "$PYTHON" "$TESTS_DIR/turnclient.py" errors 127.0.0.1 "$PORT" \
 	alice wonderland bob builder 4 || fail "error responses"
+# Not an error, but the same server will do: a ChannelBind success is
+# never overtaken by data on its channel (src/worker/reply.h).
+"$PYTHON" "$TESTS_DIR/turnclient.py" bindorder 127.0.0.1 "$PORT" \
+	alice wonderland 12 || fail "ChannelData overtook a ChannelBind success"
 kill -TERM "$TURNPIKED_PID"
 wait "$TURNPIKED_PID" || true
 

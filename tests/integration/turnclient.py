@@ -13,6 +13,9 @@ Used as a module by the integration scripts, and as a command:
                                            the right error or nothing
   turnclient.py errors HOST PORT USER PASS   437, 442, 400, 403, 420 and
                                            retransmission checks
+  turnclient.py bindorder HOST PORT USER PASS [N]  N ChannelBinds while a
+                                           peer floods: no ChannelData on
+                                           the channel before the success
   turnclient.py userhash HOST PORT USER PASS  Allocate, Refresh and delete
                                            as an RFC 8489 client naming
                                            the user by USERHASH (SHA-256
@@ -700,11 +703,81 @@ def cmd_userhash(host, port, user, password):
     return 0
 
 
+def cmd_bindorder(host, port, user, password, rounds="12"):
+    """The client binds a channel to a peer that has a permission and, at
+    the same moment, the peer sends a burst, so that the server reads the
+    ChannelBind and the peer's data in one round: no ChannelData on the
+    new channel may arrive before the ChannelBind success, for a client
+    may drop data on a channel it does not know yet (RFC 8656 §12). One
+    new peer and channel per round (at most 16, the channels an allocation
+    may bind). A round whose success never comes (a drop) counts as lost,
+    not as a failure."""
+    c = Client(host, port, user, password)
+    code, reply = c.allocate()
+    if code != 0:
+        print("FAIL: Allocate got %d" % code)
+        return 1
+    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    answered = lost = 0
+    for r in range(int(rounds)):
+        peer = peer_socket()
+        peer_addr = peer.getsockname()
+        xpeer = xor_address(peer_addr[0], peer_addr[1], b"")
+        code, _ = c.request(CREATE_PERMISSION, [(XOR_PEER_ADDRESS, xpeer)])
+        if code != 0:
+            print("FAIL: CreatePermission got %d" % code)
+            return 1
+        channel = 0x4000 + r
+        msg = Message(CHANNEL_BIND, REQUEST,
+                      [(CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
+                       (XOR_PEER_ADDRESS, xpeer)] + c.credentials())
+        c.send(msg, c.key)
+        for _ in range(32):
+            peer.sendto(b"x" * 64, relayed)
+        early = False
+        c.sock.settimeout(0.5)
+        try:
+            while True:
+                packet = c.sock.recv(4096)
+                if packet[0] & 0xC0 == 0x40:
+                    early = early or \
+                        struct.unpack("!H", packet[:2])[0] == channel
+                    continue
+                mtype, tid, attrs = decode(packet)
+                if tid == msg.tid:
+                    break
+            if mtype != msg_type(CHANNEL_BIND, SUCCESS):
+                print("FAIL: ChannelBind got %s" % error_code(attrs))
+                return 1
+            if early:
+                print("FAIL: ChannelData on channel 0x%04x before the "
+                      "ChannelBind success (round %d)" % (channel, r))
+                return 1
+            answered += 1
+        except socket.timeout:
+            lost += 1
+        peer.close()
+        # The rest of the burst.
+        c.sock.settimeout(0.05)
+        try:
+            while True:
+                c.sock.recv(4096)
+        except socket.timeout:
+            pass
+    print("%d ChannelBinds answered before any data on their channel, "
+          "%d lost, of %s" % (answered, lost, rounds))
+    if lost * 2 > int(rounds):
+        print("FAIL: most rounds lost their ChannelBind success")
+        return 1
+    return 0
+
+
 def main(argv):
     commands = {"flood": cmd_flood, "errors": cmd_errors,
                 "capacity": cmd_capacity, "hostile": cmd_hostile,
                 "quota": cmd_quota, "hold": cmd_hold, "relay": cmd_relay,
-                "flood-many": cmd_flood_many, "userhash": cmd_userhash}
+                "flood-many": cmd_flood_many, "userhash": cmd_userhash,
+                "bindorder": cmd_bindorder}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
         return 2
