@@ -1,6 +1,7 @@
 # libFuzzer targets, one per decoder (configure --enable-fuzzing, CC=clang).
 # `make fuzz FUZZ_SECONDS=60` runs each for that long from its seed corpus.
-FUZZ_TARGETS = tests/fuzz/fuzz_stun_decode tests/fuzz/fuzz_stream_frame
+FUZZ_TARGETS = tests/fuzz/fuzz_stun_decode tests/fuzz/fuzz_stream_frame \
+	tests/fuzz/fuzz_auth
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -19,6 +20,12 @@ tests_fuzz_fuzz_stream_frame_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_stream_frame_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_stream_frame_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_stream_frame_LDADD = $(CRYPTO_LIBS)
+tests_fuzz_fuzz_auth_SOURCES = tests/fuzz/fuzz_auth.c $(STUN_SOURCES) \
+	$(AUTH_SOURCES)
+tests_fuzz_fuzz_auth_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_auth_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_auth_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_auth_LDADD = $(CRYPTO_LIBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
