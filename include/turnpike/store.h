@@ -311,6 +311,10 @@ struct store_status {
 	/* 0 in a snapshot of a master from before counters were kept. */
 	uint32_t counter_count;
 	struct store_counter counters[STORE_COUNTERS_MAX];
+	/* What the workers that have exited (crashed, or drained after a
+	 * reload) counted, summed, so that totals never go back; its
+	 * allocations are 0. Zero in a snapshot of a master from before. */
+	struct store_status_worker exited;
 };
 
 /* Replaces the snapshot. EINVAL for a worker_count or counter_count past

@@ -68,14 +68,15 @@ static bool is_gauge(const char *name)
 #undef GAUGE_MATCH
 }
 
-/* [a-z_]+, as every name in metrics.h: a name from the snapshot that is
- * not could not be written as a Prometheus metric name. */
+/* [a-z_][a-z0-9_]*, as every name in metrics.h: a name from the snapshot
+ * that is not might not be a valid Prometheus metric name. */
 static bool plain_name(const char *name)
 {
-	if (*name == '\0')
+	if (*name == '\0' || (*name >= '0' && *name <= '9'))
 		return false;
 	for (; *name != '\0'; name++)
-		if ((*name < 'a' || *name > 'z') && *name != '_')
+		if ((*name < 'a' || *name > 'z') &&
+		    (*name < '0' || *name > '9') && *name != '_')
 			return false;
 	return true;
 }

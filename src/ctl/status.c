@@ -116,6 +116,14 @@ static void print_reload(const struct store_status *s)
 		       s->last_reload_error);
 }
 
+/* Workers have exited since turnpiked started and counted something. */
+static bool has_exited(const struct store_status *s)
+{
+	static const struct store_status_worker none;
+
+	return memcmp(&s->exited, &none, sizeof(none)) != 0;
+}
+
 static void print_status_text(const struct store_status *s)
 {
 	struct store_status_worker total = {0};
@@ -150,10 +158,17 @@ static void print_status_text(const struct store_status *s)
 		print_worker_row(label, pid, generation, worker_state(w), w);
 		add_worker(&total, w);
 	}
+	if (has_exited(s)) {
+		print_worker_row("exited", "", "", "", &s->exited);
+		add_worker(&total, &s->exited);
+	}
 	print_worker_row("total", "", "", "", &total);
 	printf("\nC>P: relayed from clients to peers; P>C: from peers to "
 	       "clients.\n");
 	print_rate_limits(&total);
+	if (has_exited(s))
+		printf("exited: what workers that have since exited (crashed, "
+		       "or drained after a reload) counted.\n");
 	if (waiting)
 		printf("waiting: the worker is waiting to be restarted.\n");
 	if (draining)
@@ -221,6 +236,10 @@ static void json_workers(struct json *json, const struct store_status *s)
 		add_worker(&total, &s->workers[i]);
 	}
 	json_array_end(json);
+	json_object_begin(json, "exited");
+	json_counters(json, &s->exited);
+	json_object_end(json);
+	add_worker(&total, &s->exited);
 	json_object_begin(json, "total");
 	json_counters(json, &total);
 	json_object_end(json);

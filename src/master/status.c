@@ -28,15 +28,10 @@ _Static_assert(COUNTER_COUNT <= STORE_COUNTERS_MAX, "room for every metric");
 METRICS_FIELDS(COUNTER_NAME_FITS)
 #undef COUNTER_NAME_FITS
 
-static void copy_worker(const struct master *master, size_t slot,
+/* The figures of one worker's metrics that the status shows. */
+static void copy_counts(const struct metrics_worker *m,
                         struct store_status_worker *out)
 {
-	const struct metrics_worker *m = &master->shm.workers[slot];
-
-	out->index = (uint32_t)slot;
-	out->pid = master->workers[slot].pid;
-	out->generation = master->workers[slot].generation;
-	out->draining = master->workers[slot].draining;
 	out->allocations = m->allocations_live;
 	out->client_packets = m->client_packets;
 	out->client_bytes = m->client_bytes;
@@ -50,6 +45,16 @@ static void copy_worker(const struct master *master, size_t slot,
 		out->rate[level].dropped = m->rate[level].dropped;
 	}
 	out->rate_queue_dropped = m->rate_queue_dropped;
+}
+
+static void copy_worker(const struct master *master, size_t slot,
+                        struct store_status_worker *out)
+{
+	out->index = (uint32_t)slot;
+	out->pid = master->workers[slot].pid;
+	out->generation = master->workers[slot].generation;
+	out->draining = master->workers[slot].draining;
+	copy_counts(&master->shm.workers[slot], out);
 }
 
 /* The metrics of every slot in use and of the workers that have exited,
@@ -95,6 +100,7 @@ static void fill(const struct master *master, time_t now,
 			copy_worker(master, i,
 			            &status->workers[status->worker_count++]);
 	fill_counters(master, status);
+	copy_counts(&master->retired, &status->exited);
 }
 
 void master_publish_status(struct master *master)

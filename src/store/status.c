@@ -145,6 +145,8 @@ static int status_encode(const struct store_status *s, struct cursor *c)
 		put_string(c, s->counters[i].name, sizeof(s->counters[i].name));
 		put_uint(c, s->counters[i].value, 8);
 	}
+	/* Last again: a snapshot that ends before it still reads. */
+	put_worker(c, &s->exited);
 	return c->bad ? EINVAL : 0;
 }
 
@@ -173,6 +175,9 @@ static int status_decode(struct cursor *c, struct store_status *s)
 		get_string(c, s->counters[i].name, sizeof(s->counters[i].name));
 		s->counters[i].value = get_uint(c, 8);
 	}
+	if (!c->bad && c->pos == c->size)
+		return 0; /* no exited workers' counts: a master from before */
+	get_worker(c, &s->exited);
 	return c->bad || c->pos != c->size ? EIO : 0;
 }
 

@@ -21,7 +21,7 @@
 static void flush_to_client(struct worker *worker, struct relay_batch *batch)
 {
 	if (batch->count > 0)
-		reply_queue_flush(worker);
+		reply_queue_flush_before(worker, batch->fd);
 	batch_flush(worker, batch, &worker->metrics->peer_packets,
 	            &worker->metrics->peer_bytes);
 }

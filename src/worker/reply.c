@@ -126,6 +126,23 @@ void reply_queue_flush(struct worker *worker)
 	queue->used = 0;
 }
 
+void reply_queue_flush_before(struct worker *worker, int fd)
+{
+	struct reply_queue *queue = worker->replies;
+	unsigned i;
+
+	/* A reply through a listener may be to that client too (a request
+	 * that reached the listener before the allocation's socket was
+	 * connected). */
+	for (i = 0; i < queue->count; i++) {
+		if (queue->entries[i].fd == fd ||
+		    !queue->entries[i].connected) {
+			reply_queue_flush(worker);
+			return;
+		}
+	}
+}
+
 static void enqueue(struct worker *worker, const struct worker_datagram *dg,
                     const uint8_t *data, size_t length)
 {

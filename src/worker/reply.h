@@ -18,7 +18,8 @@
  * once. Closing an allocation's socket flushes too, so no reply goes out
  * through a descriptor number reused since; all of the queue goes then,
  * for a reply sent alone pays its wakeup alone.
- * Data relayed to a client flushes the queue first (relay.c): a client
+ * Data relayed to a client with a reply queued flushes the queue first
+ * (relay.c): a client
  * that binds a channel must see the ChannelBind success before the first
  * ChannelData on it, or it may drop that data (RFC 8656 §12).
  */
@@ -42,5 +43,9 @@ struct reply_queue *reply_queue_new(struct worker *worker);
 void reply_queue_free(struct reply_queue *queue);
 /* Sends every queued reply; a refused one is counted in tx_errors. */
 void reply_queue_flush(struct worker *worker);
+/* The same, when a reply waits to go out through fd, an allocation's
+ * client socket, or through a listener: data to that client is about to
+ * follow. All go, in one burst, not that one alone. */
+void reply_queue_flush_before(struct worker *worker, int fd);
 
 #endif

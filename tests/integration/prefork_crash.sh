@@ -30,8 +30,16 @@ counts() {
 	"$TURNPIKECTL" -c "$WORK/turnpike.conf" --json counters |
 		json "d['counters']['client_packets'], d['counters']['allocations_created'], d['counters']['allocations_deleted'], d['counters']['allocations_live']"
 }
+# turnpikectl status: the total client-to-peer packets, and those of
+# exited workers.
+status_packets() {
+	"$TURNPIKECTL" -c "$WORK/turnpike.conf" --json status |
+		json "d['total']['client_to_peer']['packets'], d['exited']['client_to_peer']['packets']"
+}
 set -- $(counts)
 packets_before=$1
+set -- $(status_packets)
+status_before=$1
 kill -KILL "$victim_pid"
 sleep 2
 
@@ -42,6 +50,9 @@ set -- $(counts)
 [ $(($2 - $3)) -eq "$4" ] && [ "$4" -eq $((16 - dead)) ] ||
 	fail "created - deleted is not the $((16 - dead)) live allocations: $*"
 echo "counters after the crash: client_packets=$1 created=$2 deleted=$3 live=$4"
+set -- $(status_packets)
+[ "$1" -ge "$status_before" ] && [ "$2" -gt 0 ] ||
+	fail "status lost the dead worker's packets: total $status_before, then $1 (exited $2)"
 
 # Its records are gone and its quota is free: exactly $dead more fit.
 "$STOREDUMP" "$WORK/state" | grep -q "pid=$victim_pid " &&

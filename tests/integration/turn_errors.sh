@@ -17,7 +17,7 @@ start_turnpiked "$WORK/turnpike.conf"
 # Not an error, but the same server will do: a ChannelBind success is
 # never overtaken by data on its channel (src/worker/reply.h).
 "$PYTHON" "$TESTS_DIR/turnclient.py" bindorder 127.0.0.1 "$PORT" \
-	alice wonderland 12 || fail "ChannelData overtook a ChannelBind success"
+	alice wonderland 48 || fail "ChannelData overtook a ChannelBind success"
 kill -TERM "$TURNPIKED_PID"
 wait "$TURNPIKED_PID" || true
 

@@ -13,9 +13,10 @@ Used as a module by the integration scripts, and as a command:
                                            the right error or nothing
   turnclient.py errors HOST PORT USER PASS   437, 442, 400, 403, 420 and
                                            retransmission checks
-  turnclient.py bindorder HOST PORT USER PASS [N]  N ChannelBinds while a
-                                           peer floods: no ChannelData on
-                                           the channel before the success
+  turnclient.py bindorder HOST PORT USER PASS [N]  N ChannelBinds, each
+                                           with a burst from its peer: no
+                                           ChannelData on the channel
+                                           before the success
   turnclient.py userhash HOST PORT USER PASS  Allocate, Refresh and delete
                                            as an RFC 8489 client naming
                                            the user by USERHASH (SHA-256
@@ -703,23 +704,28 @@ def cmd_userhash(host, port, user, password):
     return 0
 
 
-def cmd_bindorder(host, port, user, password, rounds="12"):
+def cmd_bindorder(host, port, user, password, rounds="48"):
     """The client binds a channel to a peer that has a permission and, at
     the same moment, the peer sends a burst, so that the server reads the
     ChannelBind and the peer's data in one round: no ChannelData on the
     new channel may arrive before the ChannelBind success, for a client
     may drop data on a channel it does not know yet (RFC 8656 §12). One
-    new peer and channel per round (at most 16, the channels an allocation
-    may bind). A round whose success never comes (a drop) counts as lost,
-    not as a failure."""
-    c = Client(host, port, user, password)
-    code, reply = c.allocate()
-    if code != 0:
-        print("FAIL: Allocate got %d" % code)
-        return 1
-    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    new peer and channel per round, a new allocation every 12 rounds (an
+    allocation binds at most 16 channels): the two land in one round only
+    some of the time, so it takes many rounds to be sure. A round whose
+    success never comes (a drop) counts as lost, not as a failure."""
     answered = lost = 0
+    c = None
     for r in range(int(rounds)):
+        if r % 12 == 0:
+            if c is not None:
+                c.close()
+            c = Client(host, port, user, password)
+            code, reply = c.allocate()
+            if code != 0:
+                print("FAIL: Allocate got %d" % code)
+                return 1
+            relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
         peer = peer_socket()
         peer_addr = peer.getsockname()
         xpeer = xor_address(peer_addr[0], peer_addr[1], b"")
@@ -727,7 +733,7 @@ def cmd_bindorder(host, port, user, password, rounds="12"):
         if code != 0:
             print("FAIL: CreatePermission got %d" % code)
             return 1
-        channel = 0x4000 + r
+        channel = 0x4000 + r % 12
         msg = Message(CHANNEL_BIND, REQUEST,
                       [(CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
                        (XOR_PEER_ADDRESS, xpeer)] + c.credentials())

@@ -503,7 +503,61 @@ static struct store_status *status_example(uint32_t workers)
 	s->counters[1].value = 0;
 	strcpy(s->counters[2].name, "tls_handshake_failures");
 	s->counters[2].value = 12345;
+	s->exited.client_packets = 77;
+	s->exited.drops = 3;
+	s->exited.rate[1].dropped = UINT64_MAX;
 	return s;
+}
+
+/* The stored snapshot's bytes, read back raw. */
+static size_t status_stored_size(void)
+{
+	MDB_val key = {6, "status"}, value;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	size_t size;
+
+	meta_begin(&env, &txn, &meta);
+	cr_assert_eq(mdb_get(txn, meta, &key, &value), 0);
+	size = value.mv_size;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	cr_assert_eq(store_open(dir, 0, &store), 0);
+	return size;
+}
+
+/* Cuts the stored snapshot's last `cut` bytes, as an older master that
+ * wrote less would have left it. */
+static void status_cut(size_t cut)
+{
+	MDB_val key = {6, "status"}, value;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+
+	meta_begin(&env, &txn, &meta);
+	cr_assert_eq(mdb_get(txn, meta, &key, &value), 0);
+	cr_assert_gt(value.mv_size, cut);
+	value.mv_size -= cut;
+	cr_assert_eq(mdb_put(txn, meta, &key, &value, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	cr_assert_eq(store_open(dir, 0, &store), 0);
+}
+
+/* The bytes of one worker's figures: a snapshot with one more worker. */
+static size_t status_worker_size(void)
+{
+	struct store_status *s = status_example(0);
+	size_t without;
+
+	cr_assert_eq(store_status_put(store, s), 0);
+	without = status_stored_size();
+	s->worker_count = 1;
+	cr_assert_eq(store_status_put(store, s), 0);
+	free(s);
+	return status_stored_size() - without;
 }
 
 Test(store, status_is_enoent_until_published_then_read_back_whole)
@@ -531,32 +585,43 @@ Test(store, status_is_enoent_until_published_then_read_back_whole)
 }
 
 /* A master from before counters were kept wrote the snapshot without
- * them: it still reads, with none. Forged by cutting the counters' count
- * (2 bytes, 0) off a snapshot with none. */
+ * them or the exited workers' figures: it still reads, with none. Forged
+ * by cutting both (the counters' count is 2 bytes, 0) off a snapshot. */
 Test(store, status_without_counters_reads_with_none)
 {
 	struct store_status *put = status_example(2),
 	                    *got = calloc(1, sizeof(*got));
-	MDB_val key = {6, "status"}, value;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi meta;
+	size_t worker_size = status_worker_size();
 
 	put->counter_count = 0;
 	memset(put->counters, 0, sizeof(put->counters));
+	memset(&put->exited, 0, sizeof(put->exited));
 	cr_assert_eq(store_status_put(store, put), 0);
-	meta_begin(&env, &txn, &meta);
-	cr_assert_eq(mdb_get(txn, meta, &key, &value), 0);
-	cr_assert_eq(((const uint8_t *)value.mv_data)[value.mv_size - 1], 0);
-	value.mv_size -= 2;
-	cr_assert_eq(mdb_put(txn, meta, &key, &value, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	cr_assert_eq(store_open(dir, 0, &store), 0);
+	status_cut(2 + worker_size);
 	cr_assert_eq(store_status_get(store, got), 0);
 	cr_assert_eq(got->counter_count, 0);
 	cr_assert_eq(got->worker_count, 2);
 	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
+	free(put);
+	free(got);
+}
+
+/* One from before exited workers' figures were kept: its counters read,
+ * and no exited figures. */
+Test(store, status_without_exited_reads_with_zero)
+{
+	struct store_status *put = status_example(2),
+	                    *got = calloc(1, sizeof(*got));
+	size_t worker_size = status_worker_size();
+
+	cr_assert_eq(store_status_put(store, put), 0);
+	status_cut(worker_size);
+	memset(&put->exited, 0, sizeof(put->exited));
+	cr_assert_eq(store_status_get(store, got), 0);
+	cr_assert_eq(got->counter_count, 3);
+	cr_assert_eq(memcmp(got, put, sizeof(*got)), 0);
+	status_cut(1); /* and one that ends inside the counters is damaged */
+	cr_assert_eq(store_status_get(store, got), EIO);
 	free(put);
 	free(got);
 }
