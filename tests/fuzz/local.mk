@@ -1,7 +1,7 @@
 # libFuzzer targets, one per decoder (configure --enable-fuzzing, CC=clang).
 # `make fuzz FUZZ_SECONDS=60` runs each for that long from its seed corpus.
 FUZZ_TARGETS = tests/fuzz/fuzz_stun_decode tests/fuzz/fuzz_stream_frame \
-	tests/fuzz/fuzz_auth
+	tests/fuzz/fuzz_auth tests/fuzz/fuzz_turn
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -26,6 +26,12 @@ tests_fuzz_fuzz_auth_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_auth_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_auth_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_auth_LDADD = $(CRYPTO_LIBS)
+tests_fuzz_fuzz_turn_SOURCES = tests/fuzz/fuzz_turn.c $(STUN_SOURCES) \
+	$(TURN_SOURCES)
+tests_fuzz_fuzz_turn_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_turn_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_turn_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_turn_LDADD = $(CRYPTO_LIBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
