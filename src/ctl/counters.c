@@ -81,6 +81,41 @@ static bool plain_name(const char *name)
 	return true;
 }
 
+/* The rate limits' packets by level (turnpikectl status's table), as
+ * three counters labelled by level. */
+static const struct {
+	const char *name, *help;
+} rate_outcomes[] = {
+    {"passed", "packets a rate-limit level let through, at once or delayed"},
+    {"delayed", "packets a rate-limit level held back (rate-policy pace)"},
+    {"dropped", "packets a rate-limit level refused"},
+};
+
+static uint64_t rate_outcome(const struct store_rate_counters *c, size_t o)
+{
+	return o == 0 ? c->passed : o == 1 ? c->delayed : c->dropped;
+}
+
+static void print_rate_limits(const struct store_status *s)
+{
+	struct store_status_worker total;
+
+	ctl_status_total(s, &total);
+	for (size_t o = 0; o < sizeof(rate_outcomes) / sizeof(rate_outcomes[0]);
+	     o++) {
+		printf("# HELP turnpike_rate_limit_%s_total %s\n"
+		       "# TYPE turnpike_rate_limit_%s_total counter\n",
+		       rate_outcomes[o].name, rate_outcomes[o].help,
+		       rate_outcomes[o].name);
+		for (int level = 0; level < STORE_RATE_LEVELS; level++)
+			printf("turnpike_rate_limit_%s_total{level=\"%s\"} "
+			       "%" PRIu64 "\n",
+			       rate_outcomes[o].name,
+			       ctl_rate_level_names[level],
+			       rate_outcome(&total.rate[level], o));
+	}
+}
+
 /* A counter's name ends in _total, as Prometheus's naming rules ask. A
  * counter this turnpikectl does not know (a newer master's) is untyped. */
 static void print_prometheus(const struct store_status *s)
@@ -102,6 +137,7 @@ static void print_prometheus(const struct store_status *s)
 		printf("turnpike_%s%s %" PRIu64 "\n", name, suffix,
 		       s->counters[i].value);
 	}
+	print_rate_limits(s);
 	printf(
 	    "# HELP turnpike_snapshot_time_seconds when the master published "
 	    "these figures (Unix time)\n"

@@ -80,6 +80,12 @@ int ctl_cmd_stop(struct ctl *ctl);
 
 /* status.c */
 int ctl_cmd_status(struct ctl *ctl);
+/* The figures of every worker in the snapshot and of those that have
+ * exited, summed. */
+void ctl_status_total(const struct store_status *s,
+                      struct store_status_worker *total);
+/* The rate-limit levels' names, by STORE_RATE_LEVELS index. */
+extern const char *const ctl_rate_level_names[STORE_RATE_LEVELS];
 /* A command that takes no argument and shows the master's snapshot:
  * finds the master and calls show, or says why it is not running. */
 int ctl_with_snapshot(struct ctl *ctl, const char *command,

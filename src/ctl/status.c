@@ -66,18 +66,27 @@ static void add_worker(struct store_status_worker *total,
 	total->rate_queue_dropped += w->rate_queue_dropped;
 }
 
-static const char *const rate_level_names[STORE_RATE_LEVELS] = {
+const char *const ctl_rate_level_names[STORE_RATE_LEVELS] = {
     "allocation",
     "user",
     "server",
 };
+
+void ctl_status_total(const struct store_status *s,
+                      struct store_status_worker *total)
+{
+	memset(total, 0, sizeof(*total));
+	for (uint32_t i = 0; i < s->worker_count; i++)
+		add_worker(total, &s->workers[i]);
+	add_worker(total, &s->exited);
+}
 
 static void print_rate_limits(const struct store_status_worker *total)
 {
 	printf("\nRATE LIMIT %10s %10s %10s\n", "PASSED", "DELAYED", "DROPPED");
 	for (int level = 0; level < STORE_RATE_LEVELS; level++)
 		printf("%-10s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
-		       rate_level_names[level], total->rate[level].passed,
+		       ctl_rate_level_names[level], total->rate[level].passed,
 		       total->rate[level].delayed, total->rate[level].dropped);
 	printf("queue full %10s %10s %10" PRIu64 "\n", "", "",
 	       total->rate_queue_dropped);
@@ -126,7 +135,7 @@ static bool has_exited(const struct store_status *s)
 
 static void print_status_text(const struct store_status *s)
 {
-	struct store_status_worker total = {0};
+	struct store_status_worker total;
 	char up[64], started[64], label[16], pid[16], generation[24];
 	uint64_t now = (uint64_t)time(NULL);
 	bool waiting = false, draining = false;
@@ -156,12 +165,10 @@ static void print_status_text(const struct store_status *s)
 		waiting |= w->pid <= 0;
 		draining |= w->draining;
 		print_worker_row(label, pid, generation, worker_state(w), w);
-		add_worker(&total, w);
 	}
-	if (has_exited(s)) {
+	if (has_exited(s))
 		print_worker_row("exited", "", "", "", &s->exited);
-		add_worker(&total, &s->exited);
-	}
+	ctl_status_total(s, &total);
 	print_worker_row("total", "", "", "", &total);
 	printf("\nC>P: relayed from clients to peers; P>C: from peers to "
 	       "clients.\n");
@@ -192,7 +199,7 @@ static void json_counters(struct json *json,
 	json_uint(json, "drops", w->drops);
 	json_object_begin(json, "rate_limits");
 	for (int level = 0; level < STORE_RATE_LEVELS; level++) {
-		json_object_begin(json, rate_level_names[level]);
+		json_object_begin(json, ctl_rate_level_names[level]);
 		json_uint(json, "passed", w->rate[level].passed);
 		json_uint(json, "delayed", w->rate[level].delayed);
 		json_uint(json, "dropped", w->rate[level].dropped);
@@ -218,7 +225,7 @@ static void json_reload(struct json *json, const struct store_status *s)
 
 static void json_workers(struct json *json, const struct store_status *s)
 {
-	struct store_status_worker total = {0};
+	struct store_status_worker total;
 	uint32_t i;
 
 	json_array_begin(json, "workers");
@@ -233,13 +240,12 @@ static void json_workers(struct json *json, const struct store_status *s)
 		json_bool(json, "draining", s->workers[i].draining);
 		json_counters(json, &s->workers[i]);
 		json_object_end(json);
-		add_worker(&total, &s->workers[i]);
 	}
 	json_array_end(json);
 	json_object_begin(json, "exited");
 	json_counters(json, &s->exited);
 	json_object_end(json);
-	add_worker(&total, &s->exited);
+	ctl_status_total(s, &total);
 	json_object_begin(json, "total");
 	json_counters(json, &total);
 	json_object_end(json);

@@ -101,7 +101,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 families = {f.name: f for f in
             text_string_to_metric_families(open(sys.argv[1]).read())}
-assert len(families) == int(sys.argv[2]) + 1, sorted(families)
+# The metrics, the three rate-limit outcomes by level, the snapshot time.
+assert len(families) == int(sys.argv[2]) + 4, sorted(families)
+levels = {s.labels["level"] for s in
+          families["turnpike_rate_limit_dropped"].samples}
+assert levels == {"allocation", "user", "server"}, levels
 rx = families["turnpike_rx_datagrams"]
 assert rx.type == "counter" and rx.documentation, (rx.type, rx.documentation)
 assert rx.samples[0].name == "turnpike_rx_datagrams_total", rx.samples

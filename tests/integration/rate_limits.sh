@@ -105,6 +105,19 @@ after=$(rate_counter allocation dropped)
 [ $((after - before)) -gt $((400 * SECONDS_RUN)) ] ||
 	fail "drop: only $((after - before)) packets counted as dropped"
 echo "ok: drop dropped $((after - before)) packets"
+# The same figure for Prometheus (turnpikectl counters --prometheus),
+# read by the Prometheus client's parser: nothing moves between the two
+# reads, for no traffic flows.
+"$TURNPIKECTL" -c "$WORK/turnpike.conf" counters --prometheus |
+	"$PYTHON" -c 'import sys
+from prometheus_client.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(sys.stdin.read()):
+    if f.name == "turnpike_rate_limit_dropped":
+        print(*[int(s.value) for s in f.samples
+                if s.labels == {"level": "allocation"}])' >"$WORK/prom_dropped"
+[ "$(cat "$WORK/prom_dropped")" = "$(rate_counter allocation dropped)" ] ||
+	fail "--prometheus: allocation drops $(cat "$WORK/prom_dropped"), status $after"
+echo "ok: --prometheus shows the $after drops at the allocation level"
 
 echo "user-rate over two workers"
 # 1.6 Mbit/s = 1,000 packets/s for the user; 8 allocations offer 2,000.
