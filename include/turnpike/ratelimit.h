@@ -200,6 +200,23 @@ enum rl_verdict rl_admit(struct rl_levels *levels,
  * clock, which conforms the same.
  */
 void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket);
+/*
+ * rl_admit() in two steps, for a caller that may still give the charge
+ * back (rl_pacer_submit(): the flow's queue may be full). The counters
+ * are shared with a reader that sums them at any moment; counted first
+ * and refunded after, passed and delayed would step back, and a reader
+ * such as Prometheus takes a counter that goes back for a reset. So
+ * rl_admit_uncounted() charges and counts only a refusal; then either
+ * rl_count_admitted() once the packet is sure to go, or
+ * rl_refund_uncounted(), which gives the charges back and counts nothing.
+ */
+enum rl_verdict rl_admit_uncounted(struct rl_levels *levels,
+                                   const struct rl_request *request,
+                                   struct rl_ticket *ticket);
+void rl_count_admitted(struct rl_levels *levels,
+                       const struct rl_ticket *ticket);
+void rl_refund_uncounted(struct rl_levels *levels,
+                         const struct rl_ticket *ticket);
 
 /* --- Shared user table ------------------------------------------------ */
 

@@ -142,9 +142,9 @@ static enum rl_verdict rl_refuse(struct rl_levels *levels,
 	return RL_DROP;
 }
 
-enum rl_verdict rl_admit(struct rl_levels *levels,
-                         const struct rl_request *request,
-                         struct rl_ticket *ticket)
+enum rl_verdict rl_admit_uncounted(struct rl_levels *levels,
+                                   const struct rl_request *request,
+                                   struct rl_ticket *ticket)
 {
 	struct rl_level_take take;
 	int i;
@@ -170,8 +170,29 @@ enum rl_verdict rl_admit(struct rl_levels *levels,
 			ticket->delayed |= 1u << i;
 	}
 	ticket->departure = take.departure;
-	rl_count_passed(levels, ticket, 1);
 	return take.departure > request->now ? RL_PACE : RL_SEND;
+}
+
+void rl_count_admitted(struct rl_levels *levels, const struct rl_ticket *ticket)
+{
+	rl_count_passed(levels, ticket, 1);
+}
+
+enum rl_verdict rl_admit(struct rl_levels *levels,
+                         const struct rl_request *request,
+                         struct rl_ticket *ticket)
+{
+	enum rl_verdict verdict = rl_admit_uncounted(levels, request, ticket);
+
+	if (verdict != RL_DROP)
+		rl_count_admitted(levels, ticket);
+	return verdict;
+}
+
+void rl_refund_uncounted(struct rl_levels *levels,
+                         const struct rl_ticket *ticket)
+{
+	rl_refund_charges(levels, ticket);
 }
 
 void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket)

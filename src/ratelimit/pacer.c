@@ -248,16 +248,22 @@ enum rl_verdict rl_pacer_submit(struct rl_pacer *pacer, struct rl_flow *flow,
 	    .bytes = datagram->length,
 	};
 	struct rl_ticket ticket;
-	enum rl_verdict verdict = rl_admit(levels, &request, &ticket);
+	enum rl_verdict verdict = rl_admit_uncounted(levels, &request, &ticket);
 
-	if (verdict == RL_DROP || (verdict == RL_SEND && flow->head == NULL))
+	if (verdict == RL_DROP)
 		return verdict;
-	/* RL_PACE, or conforming behind packets still queued. */
+	if (verdict == RL_SEND && flow->head == NULL) {
+		rl_count_admitted(levels, &ticket);
+		return verdict;
+	}
+	/* RL_PACE, or conforming behind packets still queued: counted only
+	 * once it is queued, so that no counter ever steps back. */
 	if (rl_pacer_enqueue(pacer, flow, now, ticket.departure, datagram) !=
 	    0) {
-		rl_refund(levels, &ticket);
+		rl_refund_uncounted(levels, &ticket);
 		return RL_DROP;
 	}
+	rl_count_admitted(levels, &ticket);
 	return RL_PACE;
 }
 

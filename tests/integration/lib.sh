@@ -36,17 +36,29 @@ need() {
 	command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed" >&2; exit $SKIP; }
 }
 
-# A UDP port that is free on 127.0.0.1 now (the kernel picks it).
+# A port free now for UDP and TCP on every address, chosen at random
+# from 20000-31999.
 free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-try:
-    t.bind(("127.0.0.1", s.getsockname()[1]))
-except OSError:
-    pass
-print(s.getsockname()[1])'
+	"$PYTHON" -c 'import random, socket
+# Below the kernel'"'"'s ephemeral range (32768 and up) and the default relay
+# ports, so that no client socket of a test running alongside can take
+# it, and free on every address for both UDP and TCP (some tests listen
+# on 0.0.0.0 with both).
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    ok = True
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            ok = False
+        s.close()
+    if ok:
+        print(port)
+        break
+else:
+    raise SystemExit("free_port: no free port found")'
 }
 
 # other_port PORT: a free port other than PORT.

@@ -597,6 +597,36 @@ Test(rl_cascade, refund_is_exact_even_after_later_admissions)
 	             l2.level[RL_LEVEL_USER].carry[RL_BYTES]);
 }
 
+/* The two steps of rl_admit() for a caller that may refund: nothing is
+ * counted as passed until rl_count_admitted(), and a refund of an
+ * uncounted ticket restores the bucket and leaves the counters alone, so
+ * a reader summing them never sees one step back. */
+Test(rl_cascade, uncounted_admission_counts_only_when_told)
+{
+	struct rl_rate r = rate_of(0, 1000, SEC(1));
+	struct rl_bucket bucket;
+	struct rl_levels levels;
+	struct rl_counters counters = {0};
+	struct rl_request p = {.now = T0, .bytes = 100};
+	struct rl_ticket t;
+	uint64_t tat;
+
+	rl_levels_init(&levels);
+	rl_bucket_init(&bucket);
+	rl_levels_set(&levels, RL_LEVEL_USER, &bucket, &r, &counters, true);
+	cr_assert_eq(rl_admit_uncounted(&levels, &p, &t), RL_SEND);
+	cr_assert_eq(counters.passed, 0);
+	rl_count_admitted(&levels, &t);
+	cr_assert_eq(counters.passed, 1);
+	tat = tat_of(&bucket, RL_PACKETS);
+	cr_assert_eq(rl_admit_uncounted(&levels, &p, &t), RL_SEND);
+	cr_assert_neq(tat_of(&bucket, RL_PACKETS), tat);
+	rl_refund_uncounted(&levels, &t);
+	cr_assert_eq(tat_of(&bucket, RL_PACKETS), tat);
+	cr_assert_eq(counters.passed, 1);
+	cr_assert_eq(counters.delayed, 0);
+}
+
 Test(rl_cascade, removed_level_is_not_checked)
 {
 	struct rl_rate tight = rate_of(0, 1, NO_BURST);
