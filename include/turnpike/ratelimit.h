@@ -109,8 +109,9 @@ void rl_bucket_init(struct rl_bucket *bucket);
 
 /*
  * Counters of one level, written with plain stores by rl_admit() and
- * rl_refund(): give each writer (worker) its own, e.g. in its cache-line
- * block of shared memory, and sum them to read.
+ * rl_refund() (and their uncounted halves below): give each writer
+ * (worker) its own, e.g. in its cache-line block of shared memory, and
+ * sum them to read.
  */
 struct rl_counters {
 	uint64_t passed;  /* charged here and not refunded */

@@ -36,29 +36,50 @@ need() {
 	command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $1 not installed" >&2; exit $SKIP; }
 }
 
-# A port free now for UDP and TCP on every address, chosen at random
-# from 20000-31999.
+# A port free now for UDP and TCP on 0.0.0.0 and :: , outside the
+# kernel's ephemeral range (where the TCP clients of tests running
+# alongside get their local ports) and the default relay ports, and not
+# handed out before in this test ($WORK/ports).
 free_port() {
-	"$PYTHON" -c 'import random, socket
-# Below the kernel'"'"'s ephemeral range (32768 and up) and the default relay
-# ports, so that no client socket of a test running alongside can take
-# it, and free on every address for both UDP and TCP (some tests listen
-# on 0.0.0.0 with both).
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    ok = True
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            ok = False
+	"$PYTHON" - "$WORK/ports" <<'PY'
+import os, random, socket, sys
+
+low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+used = set()
+if os.path.exists(sys.argv[1]):
+    used = {int(p) for p in open(sys.argv[1]).read().split()}
+candidates = [p for p in range(10000, 49152)
+              if not low <= p <= high and p not in used]
+if not candidates:  # an ephemeral range that covers them all
+    candidates = [p for p in range(10000, 49152) if p not in used]
+
+
+def free(family, address, kind, port):
+    s = socket.socket(family, kind)
+    try:
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((address, port))
+        return True
+    except OSError:
+        return False
+    finally:
         s.close()
-    if ok:
+
+
+ipv6 = socket.has_ipv6 and os.path.exists("/proc/net/if_inet6")
+for _ in range(200):
+    port = random.choice(candidates)
+    if all(free(socket.AF_INET, "0.0.0.0", kind, port) and
+           (not ipv6 or free(socket.AF_INET6, "::", kind, port))
+           for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)):
+        with open(sys.argv[1], "a") as f:
+            f.write("%d\n" % port)
         print(port)
         break
 else:
-    raise SystemExit("free_port: no free port found")'
+    raise SystemExit("free_port: no free port found")
+PY
 }
 
 # other_port PORT: a free port other than PORT.
