@@ -1,9 +1,9 @@
 /*
- * Replies over UDP, queued to the end of the event loop's round (reply.h).
+ * Replies over UDP, queued behind the callbacks already active and sent
+ * back to back (reply.h).
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
