@@ -219,6 +219,32 @@ void rl_count_admitted(struct rl_levels *levels,
 void rl_refund_uncounted(struct rl_levels *levels,
                          const struct rl_ticket *ticket);
 
+/*
+ * A run: packets of one flow that arrived together (one receive batch) and
+ * are asked about at the same instant, with no packet of the flow queued.
+ */
+struct rl_run {
+	uint64_t now;        /* ns, CLOCK_MONOTONIC */
+	uint64_t bytes;      /* the packets' sizes summed; below 4 GiB */
+	uint32_t last_bytes; /* the last packet's size */
+	uint32_t packets;
+};
+
+/*
+ * A run in one step, for the common case where nothing binds: RL_SEND when
+ * every packet of the run conforms now at every level; then the buckets,
+ * carries and counters are exactly as `packets` calls of rl_admit() in a
+ * row at `now` would have left them (RL_SEND each). Otherwise RL_DROP with
+ * nothing charged and nothing counted: ask packet by packet (rl_admit(),
+ * rl_pacer_submit()), which paces, drops and counts as usual. A shared
+ * bucket then takes one compare-and-swap per run instead of one per
+ * packet, and the cache line bounces between workers once per run.
+ * packets 0 is RL_SEND, charging nothing; sizes that cannot be (a last
+ * packet bigger than the sum) RL_DROP.
+ */
+enum rl_verdict rl_admit_run(struct rl_levels *levels,
+                             const struct rl_run *run);
+
 /* --- Shared user table ------------------------------------------------ */
 
 /*

@@ -65,16 +65,17 @@ static bool rl_level_take_kind(struct rl_level *level, int kind,
 {
 	const struct rl_request *request = take->request;
 	unsigned __int128 amount = level->rate->cost[kind];
-	struct rl_charge charge;
+	struct rl_charge charge = {
+	    .now = request->now,
+	    .burst_ns = level->rate->burst_ns[kind],
+	    .max_delay = request->max_delay,
+	    .shared = level->shared,
+	};
 	uint64_t carry, earliest;
 
 	if (kind == RL_BYTES)
 		amount *= request->bytes;
-	charge.now = request->now;
 	charge.cost_ns = rl_gcra_cost(amount, level->carry[kind], &carry);
-	charge.burst_ns = level->rate->burst_ns[kind];
-	charge.max_delay = request->max_delay;
-	charge.shared = level->shared;
 	if (!rl_gcra_take(&level->bucket->tat[kind], &charge, &earliest))
 		return false;
 	level->carry[kind] = carry;
@@ -114,8 +115,10 @@ static void rl_refund_charges(struct rl_levels *levels,
 			rl_level_refund(&levels->level[i], ticket->amount[i]);
 }
 
+/* Adds n (negative: takes it back) to passed, and delayed, at each level
+ * the ticket charged. */
 static void rl_count_passed(struct rl_levels *levels,
-                            const struct rl_ticket *ticket, int sign)
+                            const struct rl_ticket *ticket, int64_t n)
 {
 	struct rl_counters *counters;
 	int i;
@@ -124,9 +127,9 @@ static void rl_count_passed(struct rl_levels *levels,
 		counters = levels->level[i].counters;
 		if (counters == NULL || !(ticket->charged & (1u << i)))
 			continue;
-		counters->passed += (uint64_t)sign;
+		counters->passed += (uint64_t)n;
 		if (ticket->delayed & (1u << i))
-			counters->delayed += (uint64_t)sign;
+			counters->delayed += (uint64_t)n;
 	}
 }
 
@@ -199,4 +202,80 @@ void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket)
 {
 	rl_refund_charges(levels, ticket);
 	rl_count_passed(levels, ticket, -1);
+}
+
+/*
+ * A run charged as one: one kind of one level. The amount of the packets
+ * before the last goes ahead of the test (lead_ns) and the whole run's
+ * amount into the TAT. Summed in 2^-64 ns the carries telescope, so the
+ * TAT and the carry end exactly where the run's packets charged one by
+ * one would leave them, and the test is the one the last of them would
+ * have met. max_delay 0: the run conforms now or not at all.
+ */
+static bool rl_run_take_kind(struct rl_level *level, int kind,
+                             const struct rl_run *run,
+                             unsigned __int128 *amount)
+{
+	unsigned __int128 unit = level->rate->cost[kind];
+	uint64_t units = kind == RL_BYTES ? run->bytes : run->packets;
+	uint64_t last = kind == RL_BYTES ? run->last_bytes : 1;
+	struct rl_charge charge = {
+	    .now = run->now,
+	    .burst_ns = level->rate->burst_ns[kind],
+	    .max_delay = 0,
+	    .shared = level->shared,
+	};
+	uint64_t carry, lead_carry, earliest;
+
+	charge.lead_ns = rl_gcra_cost(unit * (units - last), level->carry[kind],
+	                              &lead_carry);
+	charge.cost_ns = rl_gcra_cost(unit * units, level->carry[kind], &carry);
+	if (!rl_gcra_take(&level->bucket->tat[kind], &charge, &earliest))
+		return false;
+	level->carry[kind] = carry;
+	amount[kind] = unit * units;
+	return true;
+}
+
+/* Both kinds of a level for a run, or neither. */
+static bool rl_run_take(struct rl_level *level, const struct rl_run *run,
+                        unsigned __int128 amount[RL_KINDS])
+{
+	amount[RL_BYTES] = 0;
+	amount[RL_PACKETS] = 0;
+	if (level->rate->cost[RL_BYTES] != 0 &&
+	    !rl_run_take_kind(level, RL_BYTES, run, amount))
+		return false;
+	if (level->rate->cost[RL_PACKETS] != 0 &&
+	    !rl_run_take_kind(level, RL_PACKETS, run, amount)) {
+		rl_level_refund(level, amount);
+		return false;
+	}
+	return true;
+}
+
+enum rl_verdict rl_admit_run(struct rl_levels *levels, const struct rl_run *run)
+{
+	struct rl_ticket ticket;
+	int i;
+
+	if (run->packets == 0)
+		return RL_SEND;
+	if (run->last_bytes > run->bytes || run->bytes > UINT32_MAX)
+		return RL_DROP;
+	ticket.charged = 0;
+	ticket.delayed = 0;
+	for (i = 0; i < RL_LEVELS; i++) {
+		if (!rl_level_active(&levels->level[i]))
+			continue;
+		if (!rl_run_take(&levels->level[i], run, ticket.amount[i])) {
+			/* Nothing counted: the caller asks packet by packet,
+			 * and that counts. */
+			rl_refund_charges(levels, &ticket);
+			return RL_DROP;
+		}
+		ticket.charged |= 1u << i;
+	}
+	rl_count_passed(levels, &ticket, (int64_t)run->packets);
+	return RL_SEND;
 }

@@ -9,7 +9,11 @@
 /* A charge on one TAT, worked out before it is made. */
 struct rl_charge {
 	uint64_t now;
-	uint64_t cost_ns;   /* whole nanoseconds to add to the TAT */
+	uint64_t cost_ns; /* whole nanoseconds to add to the TAT */
+	/* Whole nanoseconds charged ahead of the packet being checked: 0
+	 * for one packet; for a run (rl_admit_run()), all but its last, so
+	 * that the last packet is the one tested. */
+	uint64_t lead_ns;
 	uint64_t burst_ns;  /* tolerance */
 	uint64_t max_delay; /* 0 = conform now or refuse */
 	bool shared;        /* compare-and-swap, not load and store */
@@ -32,7 +36,9 @@ static inline uint64_t rl_gcra_cost(unsigned __int128 amount, uint64_t carry,
  * Conforms and charges one TAT: *earliest is when the packet conforms
  * (now, or later by at most max_delay). Returns false, charging nothing,
  * when it would conform only after now + max_delay. Inline: the packet
- * path runs it up to six times.
+ * path runs it up to six times. The test is made on the TAT as it stands
+ * after lead_ns more: for a run, on its last packet; a TAT only grows,
+ * so the packets before it conform too.
  */
 static inline bool rl_gcra_take(_Atomic uint64_t *tat,
                                 const struct rl_charge *charge,
@@ -42,10 +48,13 @@ static inline bool rl_gcra_take(_Atomic uint64_t *tat,
 	uint64_t base, start;
 
 	for (;;) {
+		uint64_t ahead;
+
 		base = old > charge->now ? old : charge->now;
-		start = base - charge->now <= charge->burst_ns
+		ahead = base + charge->lead_ns;
+		start = ahead - charge->now <= charge->burst_ns
 		            ? charge->now
-		            : base - charge->burst_ns;
+		            : ahead - charge->burst_ns;
 		if (start - charge->now > charge->max_delay)
 			return false;
 		if (!charge->shared) {

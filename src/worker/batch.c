@@ -37,6 +37,24 @@ void batch_add(struct relay_batch *batch, const void *data, size_t length,
 	batch->payload[i] = (uint32_t)payload;
 }
 
+void batch_filter(struct relay_batch *batch,
+                  bool (*keep)(struct relay_batch *batch, unsigned i,
+                               void *arg),
+                  void *arg)
+{
+	unsigned i, kept = 0;
+
+	for (i = 0; i < batch->count; i++) {
+		if (!keep(batch, i, arg))
+			continue;
+		batch->iov[kept] = batch->iov[i];
+		batch->to[kept] = batch->to[i];
+		batch->payload[kept] = batch->payload[i];
+		kept++;
+	}
+	batch->count = kept;
+}
+
 static bool same_destination(const struct sockaddr *a, const struct sockaddr *b)
 {
 	return a == b || (a != NULL && b != NULL && net_addr_equal(a, b));

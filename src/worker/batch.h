@@ -9,6 +9,7 @@
 #ifndef TURNPIKE_WORKER_BATCH_H
 #define TURNPIKE_WORKER_BATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -34,6 +35,12 @@ void batch_init(struct relay_batch *batch, int fd);
  * flush. At most WORKER_BATCH before a flush. */
 void batch_add(struct relay_batch *batch, const void *data, size_t length,
                const struct sockaddr *to, size_t payload);
+/* Keeps the datagrams for which keep(batch, i, arg) is true, in order;
+ * the others leave the batch unsent. */
+void batch_filter(struct relay_batch *batch,
+                  bool (*keep)(struct relay_batch *batch, unsigned i,
+                               void *arg),
+                  void *arg);
 /* Sends what the batch holds and counts it into packets and bytes; what
  * the kernel refused (a full socket buffer) is counted in tx_errors, as a
  * congested link would have dropped it. The batch is empty after. */

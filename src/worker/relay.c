@@ -64,6 +64,70 @@ static bool limit_passes(struct allocation *a, enum limiter_direction direction,
 	return limiter_admit(a->worker, flow, *now_ns, &datagram) == RL_SEND;
 }
 
+/* What limit_batch() asks each datagram about when the run does not go
+ * as one. */
+struct batch_limit {
+	struct allocation *a;
+	enum limiter_direction direction;
+	uint64_t *now_ns;
+};
+
+static bool datagram_passes(struct relay_batch *batch, unsigned i, void *arg)
+{
+	struct batch_limit *limit = arg;
+
+	return limit_passes(limit->a, limit->direction, limit->now_ns,
+	                    batch->to[i], batch->iov[i].iov_base,
+	                    batch->iov[i].iov_len, batch->payload[i]);
+}
+
+/*
+ * The rate limits for a batch about to leave, all one flow's. When none
+ * of the flow's packets waits on the wheel, the batch is first asked about
+ * as one run (rl_admit_run()): one charge per bucket, one compare-and-swap
+ * per shared bucket instead of one per packet, with the same result as
+ * asking packet by packet when they all conform. Otherwise, or when the
+ * run does not conform at once, each datagram is asked on its own, in
+ * order; what may not leave now is queued on the wheel or dropped, and
+ * leaves the batch.
+ */
+static void limit_batch(struct allocation *a, enum limiter_direction direction,
+                        struct relay_batch *batch, uint64_t *now_ns)
+{
+	struct limiter_flow *flow = &a->limits.flow[direction];
+	struct batch_limit limit = {a, direction, now_ns};
+	unsigned i;
+
+	if (batch->count == 0 || !limiter_applies(a->worker->limiter, flow))
+		return;
+	if (*now_ns == 0)
+		*now_ns = limiter_now_ns();
+	if (batch->count > 1 && flow->queue.head == NULL) {
+		struct rl_run run = {
+		    .now = *now_ns,
+		    .packets = batch->count,
+		    .last_bytes =
+		        (uint32_t)batch->iov[batch->count - 1].iov_len,
+		};
+
+		for (i = 0; i < batch->count; i++)
+			run.bytes += batch->iov[i].iov_len;
+		if (rl_admit_run(&flow->levels, &run) == RL_SEND)
+			return;
+	}
+	batch_filter(batch, datagram_passes, &limit);
+}
+
+/* A batch towards peers: the rate limits, then the send. */
+static void flush_to_peers(struct allocation *a, struct relay_batch *batch,
+                           uint64_t *now_ns)
+{
+	struct metrics_worker *m = a->worker->metrics;
+
+	limit_batch(a, LIMITER_TO_PEER, batch, now_ns);
+	batch_flush(a->worker, batch, &m->client_packets, &m->client_bytes);
+}
+
 void relay_to_peer(struct allocation *a, struct worker_socket *relay,
                    const struct sockaddr *peer, const uint8_t *data,
                    size_t length)
@@ -205,15 +269,14 @@ bool relay_channel_data(struct allocation *a, const uint8_t *data,
  * after what is queued has left (order is kept). Returns false when the
  * allocation is gone. */
 static bool serve_other(struct worker_socket *socket, struct relay_batch *batch,
-                        const struct worker_datagram *dg)
+                        uint64_t *now_ns, const struct worker_datagram *dg)
 {
 	struct worker *worker = socket->worker;
 	struct allocation *a = socket->allocation;
 	struct stun_msg msg;
 	int err;
 
-	batch_flush(worker, batch, &worker->metrics->client_packets,
-	            &worker->metrics->client_bytes);
+	flush_to_peers(a, batch, now_ns);
 	if (!net_addr_equal(dg->from, (struct sockaddr *)&a->client)) {
 		/* Queued before connect(): another client's datagram, served
 		 * as the listener would; it cannot touch this allocation. */
@@ -262,7 +325,7 @@ int relay_from_client(struct worker_socket *socket)
 			continue;
 		if ((dg.data[0] & 0xC0) != 0x40 ||
 		    !net_addr_equal(dg.from, (struct sockaddr *)&a->client)) {
-			if (!serve_other(socket, &batch, &dg))
+			if (!serve_other(socket, &batch, &now_ns, &dg))
 				return -1;
 			continue;
 		}
@@ -271,22 +334,16 @@ int relay_from_client(struct worker_socket *socket)
 			continue;
 		relay =
 		    allocation_relay_for(a, (struct sockaddr *)&channel->peer);
-		if (relay == NULL ||
-		    !limit_passes(a, LIMITER_TO_PEER, &now_ns,
-		                  (struct sockaddr *)&channel->peer, frame.data,
-		                  frame.length, frame.length))
+		if (relay == NULL)
 			continue;
 		if (relay->fd != batch.fd) {
-			batch_flush(worker, &batch,
-			            &worker->metrics->client_packets,
-			            &worker->metrics->client_bytes);
+			flush_to_peers(a, &batch, &now_ns);
 			batch.fd = relay->fd;
 		}
 		batch_add(&batch, frame.data, frame.length,
 		          (struct sockaddr *)&channel->peer, frame.length);
 	}
-	batch_flush(worker, &batch, &worker->metrics->client_packets,
-	            &worker->metrics->client_bytes);
+	flush_to_peers(a, &batch, &now_ns);
 	return count;
 }
 
@@ -366,19 +423,19 @@ int relay_from_peer(struct worker_socket *socket)
 		}
 		frame = frame_for_client(worker, a, peer, data, length, now,
 		                         &frame_length);
-		if (!limit_passes(a, LIMITER_TO_CLIENT, &now_ns, NULL, frame,
-		                  frame_length, length))
-			continue;
 		/* A TCP or TLS client: its connection's queue, which pads,
 		 * bounds and pauses this socket when the client is slow. */
 		if (a->client_socket.stream != NULL) {
-			if (!stream_send_relayed(a->client_socket.stream, frame,
+			if (limit_passes(a, LIMITER_TO_CLIENT, &now_ns, NULL,
+			                 frame, frame_length, length) &&
+			    !stream_send_relayed(a->client_socket.stream, frame,
 			                         frame_length, length))
 				paused = true;
 			continue;
 		}
 		batch_add(&batch, frame, frame_length, NULL, length);
 	}
+	limit_batch(a, LIMITER_TO_CLIENT, &batch, &now_ns);
 	flush_to_client(worker, &batch);
 	/* Paused: the caller reads no further batch. */
 	return paused ? 0 : count;

@@ -60,6 +60,7 @@ tests_unit_test_store_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c \
 	tests/unit/test_ratelimit_shared.c tests/unit/test_ratelimit_pacer.c \
+	tests/unit/test_ratelimit_run.c \
 	tests/unit/test_ratelimit.h
 tests_unit_test_ratelimit_CFLAGS = $(UNIT_CFLAGS) $(PTHREAD_CFLAGS)
 tests_unit_test_ratelimit_CPPFLAGS = $(UNIT_CPPFLAGS)
