@@ -231,19 +231,20 @@ struct rl_run {
 };
 
 /*
- * A run in one step, for the common case where nothing binds: RL_SEND when
+ * A run in one step, for the common case where nothing binds: true when
  * every packet of the run conforms now at every level; then the buckets,
  * carries and counters are exactly as `packets` calls of rl_admit() in a
- * row at `now` would have left them (RL_SEND each). Otherwise RL_DROP with
+ * row at `now` would have left them (RL_SEND each). Otherwise false with
  * nothing charged and nothing counted: ask packet by packet (rl_admit(),
- * rl_pacer_submit()), which paces, drops and counts as usual. A shared
- * bucket then takes one compare-and-swap per run instead of one per
- * packet, and the cache line bounces between workers once per run.
- * packets 0 is RL_SEND, charging nothing; sizes that cannot be (a last
- * packet bigger than the sum) RL_DROP.
+ * rl_pacer_submit()), which paces, drops and counts as usual. The levels
+ * are read before any is charged, so a run that binds somewhere writes no
+ * shared bucket; only a race with another writer between the read and the
+ * charge makes a charge that is given back. A shared bucket takes one
+ * compare-and-swap per run instead of one per packet, and its cache line
+ * bounces between workers once per run. packets 0 is true, charging
+ * nothing; sizes that cannot be (a last packet bigger than the sum) false.
  */
-enum rl_verdict rl_admit_run(struct rl_levels *levels,
-                             const struct rl_run *run);
+bool rl_admit_run(struct rl_levels *levels, const struct rl_run *run);
 
 /* --- Shared user table ------------------------------------------------ */
 

@@ -212,28 +212,52 @@ void rl_refund(struct rl_levels *levels, const struct rl_ticket *ticket)
  * one would leave them, and the test is the one the last of them would
  * have met. max_delay 0: the run conforms now or not at all.
  */
-static bool rl_run_take_kind(struct rl_level *level, int kind,
-                             const struct rl_run *run,
-                             unsigned __int128 *amount)
+static void rl_run_charge(const struct rl_level *level, int kind,
+                          const struct rl_run *run, struct rl_charge *charge,
+                          unsigned __int128 *amount, uint64_t *carry)
 {
 	unsigned __int128 unit = level->rate->cost[kind];
 	uint64_t units = kind == RL_BYTES ? run->bytes : run->packets;
 	uint64_t last = kind == RL_BYTES ? run->last_bytes : 1;
-	struct rl_charge charge = {
+
+	*charge = (struct rl_charge){
 	    .now = run->now,
 	    .burst_ns = level->rate->burst_ns[kind],
 	    .max_delay = 0,
 	    .shared = level->shared,
 	};
-	uint64_t carry, lead_carry, earliest;
+	charge->lead_ns =
+	    rl_gcra_whole(unit * (units - last), level->carry[kind]);
+	*amount = unit * units;
+	charge->cost_ns = rl_gcra_cost(*amount, level->carry[kind], carry);
+}
 
-	charge.lead_ns = rl_gcra_cost(unit * (units - last), level->carry[kind],
-	                              &lead_carry);
-	charge.cost_ns = rl_gcra_cost(unit * units, level->carry[kind], &carry);
-	if (!rl_gcra_take(&level->bucket->tat[kind], &charge, &earliest))
-		return false;
-	level->carry[kind] = carry;
-	amount[kind] = unit * units;
+/* Would every active level take the run now? Reads only: a run that
+ * binds somewhere touches no shared bucket, so other workers never see
+ * a whole run's charge that is about to be given back. */
+static bool rl_run_would_pass(const struct rl_levels *levels,
+                              const struct rl_run *run)
+{
+	struct rl_charge charge;
+	unsigned __int128 amount;
+	uint64_t carry;
+	int i, kind;
+
+	for (i = 0; i < RL_LEVELS; i++) {
+		const struct rl_level *level = &levels->level[i];
+
+		if (!rl_level_active(level))
+			continue;
+		for (kind = 0; kind < RL_KINDS; kind++) {
+			if (level->rate->cost[kind] == 0)
+				continue;
+			rl_run_charge(level, kind, run, &charge, &amount,
+			              &carry);
+			if (!rl_gcra_conforms_now(&level->bucket->tat[kind],
+			                          &charge))
+				return false;
+		}
+	}
 	return true;
 }
 
@@ -241,41 +265,51 @@ static bool rl_run_take_kind(struct rl_level *level, int kind,
 static bool rl_run_take(struct rl_level *level, const struct rl_run *run,
                         unsigned __int128 amount[RL_KINDS])
 {
+	struct rl_charge charge;
+	uint64_t carry, earliest;
+	int kind;
+
 	amount[RL_BYTES] = 0;
 	amount[RL_PACKETS] = 0;
-	if (level->rate->cost[RL_BYTES] != 0 &&
-	    !rl_run_take_kind(level, RL_BYTES, run, amount))
-		return false;
-	if (level->rate->cost[RL_PACKETS] != 0 &&
-	    !rl_run_take_kind(level, RL_PACKETS, run, amount)) {
-		rl_level_refund(level, amount);
-		return false;
+	for (kind = 0; kind < RL_KINDS; kind++) {
+		unsigned __int128 taken;
+
+		if (level->rate->cost[kind] == 0)
+			continue;
+		rl_run_charge(level, kind, run, &charge, &taken, &carry);
+		if (!rl_gcra_take(&level->bucket->tat[kind], &charge,
+		                  &earliest)) {
+			rl_level_refund(level, amount);
+			return false;
+		}
+		level->carry[kind] = carry;
+		amount[kind] = taken;
 	}
 	return true;
 }
 
-enum rl_verdict rl_admit_run(struct rl_levels *levels, const struct rl_run *run)
+bool rl_admit_run(struct rl_levels *levels, const struct rl_run *run)
 {
 	struct rl_ticket ticket;
 	int i;
 
 	if (run->packets == 0)
-		return RL_SEND;
-	if (run->last_bytes > run->bytes || run->bytes > UINT32_MAX)
-		return RL_DROP;
+		return true;
+	if (run->last_bytes > run->bytes || run->bytes > UINT32_MAX ||
+	    !rl_run_would_pass(levels, run))
+		return false;
 	ticket.charged = 0;
 	ticket.delayed = 0;
 	for (i = 0; i < RL_LEVELS; i++) {
 		if (!rl_level_active(&levels->level[i]))
 			continue;
+		/* Another worker charged between the look and now. */
 		if (!rl_run_take(&levels->level[i], run, ticket.amount[i])) {
-			/* Nothing counted: the caller asks packet by packet,
-			 * and that counts. */
 			rl_refund_charges(levels, &ticket);
-			return RL_DROP;
+			return false;
 		}
 		ticket.charged |= 1u << i;
 	}
 	rl_count_passed(levels, &ticket, (int64_t)run->packets);
-	return RL_SEND;
+	return true;
 }

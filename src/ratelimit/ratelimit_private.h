@@ -32,6 +32,24 @@ static inline uint64_t rl_gcra_cost(unsigned __int128 amount, uint64_t carry,
 	return (uint64_t)(total >> 64);
 }
 
+/* The whole nanoseconds alone, for a charge that is only looked at. */
+static inline uint64_t rl_gcra_whole(unsigned __int128 amount, uint64_t carry)
+{
+	return (uint64_t)((amount + carry) >> 64);
+}
+
+/* The TAT a charge would test the packet at, and whether it conforms now
+ * (start == now), with nothing charged: a look before a charge that
+ * would only have to be given back. */
+static inline bool rl_gcra_conforms_now(_Atomic uint64_t *tat,
+                                        const struct rl_charge *charge)
+{
+	uint64_t old = atomic_load_explicit(tat, memory_order_relaxed);
+	uint64_t base = old > charge->now ? old : charge->now;
+
+	return base + charge->lead_ns - charge->now <= charge->burst_ns;
+}
+
 /*
  * Conforms and charges one TAT: *earliest is when the packet conforms
  * (now, or later by at most max_delay). Returns false, charging nothing,

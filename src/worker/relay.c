@@ -112,15 +112,17 @@ static void limit_batch(struct allocation *a, enum limiter_direction direction,
 
 		for (i = 0; i < batch->count; i++)
 			run.bytes += batch->iov[i].iov_len;
-		if (rl_admit_run(&flow->levels, &run) == RL_SEND)
+		if (rl_admit_run(&flow->levels, &run))
 			return;
 	}
 	batch_filter(batch, datagram_passes, &limit);
 }
 
-/* A batch towards peers: the rate limits, then the send. */
-static void flush_to_peers(struct allocation *a, struct relay_batch *batch,
-                           uint64_t *now_ns)
+/* A batch towards peers: the rate limits, then the send. Only for what
+ * was received now: relay_paced() sends packets already charged. */
+static void limit_and_flush_to_peers(struct allocation *a,
+                                     struct relay_batch *batch,
+                                     uint64_t *now_ns)
 {
 	struct metrics_worker *m = a->worker->metrics;
 
@@ -276,7 +278,7 @@ static bool serve_other(struct worker_socket *socket, struct relay_batch *batch,
 	struct stun_msg msg;
 	int err;
 
-	flush_to_peers(a, batch, now_ns);
+	limit_and_flush_to_peers(a, batch, now_ns);
 	if (!net_addr_equal(dg->from, (struct sockaddr *)&a->client)) {
 		/* Queued before connect(): another client's datagram, served
 		 * as the listener would; it cannot touch this allocation. */
@@ -337,13 +339,13 @@ int relay_from_client(struct worker_socket *socket)
 		if (relay == NULL)
 			continue;
 		if (relay->fd != batch.fd) {
-			flush_to_peers(a, &batch, &now_ns);
+			limit_and_flush_to_peers(a, &batch, &now_ns);
 			batch.fd = relay->fd;
 		}
 		batch_add(&batch, frame.data, frame.length,
 		          (struct sockaddr *)&channel->peer, frame.length);
 	}
-	flush_to_peers(a, &batch, &now_ns);
+	limit_and_flush_to_peers(a, &batch, &now_ns);
 	return count;
 }
 

@@ -86,16 +86,19 @@ static void *limiter_run(void *arg)
 		now = clock_ns(CLOCK_MONOTONIC); /* once per batch */
 		request.now = now;
 		run.now = now;
-		for (i = 0; i < LIMITER_BATCH && t->runs; i += LIMITER_RUN) {
-			if (rl_admit_run(&levels[flow], &run) != RL_SEND)
-				t->refused += LIMITER_RUN;
-			flow = (flow + 1) % LIMITER_FLOWS;
-		}
-		for (i = 0; i < LIMITER_BATCH && !t->runs; i++) {
-			if (rl_admit(&levels[flow], &request, &ticket) !=
-			    RL_SEND)
-				t->refused++;
-			flow = (flow + 1) % LIMITER_FLOWS;
+		if (t->runs) {
+			for (i = 0; i < LIMITER_BATCH; i += LIMITER_RUN) {
+				if (!rl_admit_run(&levels[flow], &run))
+					t->refused += LIMITER_RUN;
+				flow = (flow + 1) % LIMITER_FLOWS;
+			}
+		} else {
+			for (i = 0; i < LIMITER_BATCH; i++) {
+				if (rl_admit(&levels[flow], &request,
+				             &ticket) != RL_SEND)
+					t->refused++;
+				flow = (flow + 1) % LIMITER_FLOWS;
+			}
 		}
 		t->packets += LIMITER_BATCH;
 	} while (now < end);
