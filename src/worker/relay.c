@@ -267,37 +267,113 @@ bool relay_channel_data(struct allocation *a, const uint8_t *data,
 	return true;
 }
 
-/* A STUN message or a stray on the client socket: served by the service,
- * after what is queued has left (order is kept). Returns false when the
- * allocation is gone. */
-static bool serve_other(struct worker_socket *socket, struct relay_batch *batch,
+/* Where one datagram from the client goes: a peer, through a relay
+ * socket; data and peer stay in the receive batch until the flush. */
+struct relay_target {
+	struct worker_socket *relay;
+	const struct sockaddr *peer;
+	const uint8_t *data;
+	size_t length;
+};
+
+struct worker_socket *relay_send_target(struct allocation *a,
+                                        const struct stun_msg *msg,
+                                        uint64_t now,
+                                        struct sockaddr_storage *peer,
+                                        const uint8_t **data, size_t *length)
+{
+	const struct stun_attr *peer_attr, *data_attr;
+	struct worker_socket *relay;
+
+	peer_attr = stun_msg_find(msg, STUN_ATTR_XOR_PEER_ADDRESS);
+	data_attr = stun_msg_find(msg, STUN_ATTR_DATA);
+	if (peer_attr == NULL || data_attr == NULL ||
+	    stun_attr_read_xor_address(msg, peer_attr, peer) != 0 ||
+	    !turn_permission_allows(&a->turn, (struct sockaddr *)peer, now) ||
+	    (relay = allocation_relay_for(a, (struct sockaddr *)peer)) ==
+	        NULL) {
+		a->worker->metrics->drop_send_denied++;
+		return NULL;
+	}
+	*data = stun_attr_value(msg, data_attr);
+	*length = data_attr->length;
+	return relay;
+}
+
+/* RFC 8656 §12.4: ChannelData on a bound channel, to its peer. */
+static bool channel_data_target(struct allocation *a,
+                                const struct worker_datagram *dg, uint64_t now,
+                                struct relay_target *target)
+{
+	const struct turn_channel *channel;
+	struct stun_channel_data frame;
+
+	channel = channel_target(a, dg->data, dg->length, &frame, now);
+	if (channel == NULL)
+		return false;
+	target->peer = (const struct sockaddr *)&channel->peer;
+	target->relay = allocation_relay_for(a, target->peer);
+	target->data = frame.data;
+	target->length = frame.length;
+	return target->relay != NULL;
+}
+
+/* Queued before connect(): another client's datagram, served as the
+ * listener would, after what is queued has left; it cannot touch this
+ * allocation. */
+static void serve_stray(struct worker_socket *socket, struct relay_batch *batch,
                         uint64_t *now_ns, const struct worker_datagram *dg)
+{
+	struct worker_datagram stray = *dg;
+
+	limit_and_flush_to_peers(socket->allocation, batch, now_ns);
+	stray.socket = socket->listener;
+	socket->worker->metrics->rx_stray++;
+	worker_dispatch(socket->worker, &stray);
+}
+
+enum client_stun {
+	CLIENT_STUN_SERVED,  /* answered, dropped or counted */
+	CLIENT_STUN_TO_PEER, /* a Send indication: its data to the target */
+	CLIENT_STUN_GONE,    /* a request deleted the allocation */
+};
+
+/*
+ * A STUN message from the client. A Send indication's data joins the
+ * batch as ChannelData does (RFC 8656 §10.2), its peer's address kept in
+ * *peer until the flush. Anything else is served by the service after
+ * what is queued has left: a request may change the channels,
+ * permissions or the allocation itself, and order is kept.
+ */
+static enum client_stun
+serve_client_stun(struct worker_socket *socket, struct relay_batch *batch,
+                  uint64_t *now_ns, const struct worker_datagram *dg,
+                  uint64_t now, struct sockaddr_storage *peer,
+                  struct relay_target *target)
 {
 	struct worker *worker = socket->worker;
 	struct allocation *a = socket->allocation;
 	struct stun_msg msg;
-	int err;
+	int err = stun_msg_decode(&msg, dg->data, dg->length);
 
-	limit_and_flush_to_peers(a, batch, now_ns);
-	if (!net_addr_equal(dg->from, (struct sockaddr *)&a->client)) {
-		/* Queued before connect(): another client's datagram, served
-		 * as the listener would; it cannot touch this allocation. */
-		struct worker_datagram stray = *dg;
-
-		stray.socket = socket->listener;
-		worker->metrics->rx_stray++;
-		worker_dispatch(worker, &stray);
-		return true;
-	}
-	err = stun_msg_decode(&msg, dg->data, dg->length);
 	if (err != 0) {
 		if (err == ENOMSG)
 			worker->metrics->rx_unknown++;
 		else
 			worker->metrics->rx_malformed++;
-		return true;
+		return CLIENT_STUN_SERVED;
 	}
-	return worker_handle_stun(worker, dg, &msg, a);
+	if (msg.class == STUN_CLASS_INDICATION &&
+	    msg.method == STUN_METHOD_SEND) {
+		target->relay = relay_send_target(
+		    a, &msg, now, peer, &target->data, &target->length);
+		target->peer = (const struct sockaddr *)peer;
+		return target->relay != NULL ? CLIENT_STUN_TO_PEER
+		                             : CLIENT_STUN_SERVED;
+	}
+	limit_and_flush_to_peers(a, batch, now_ns);
+	return worker_handle_stun(worker, dg, &msg, a) ? CLIENT_STUN_SERVED
+	                                               : CLIENT_STUN_GONE;
 }
 
 int relay_from_client(struct worker_socket *socket)
@@ -319,31 +395,35 @@ int relay_from_client(struct worker_socket *socket)
 		    .data = worker->buffers[i] + WORKER_HEADROOM,
 		    .length = messages[i].msg_len,
 		};
-		const struct turn_channel *channel;
-		struct stun_channel_data frame;
-		struct worker_socket *relay;
+		struct relay_target target;
 
 		if (dg.length == 0)
 			continue;
-		if ((dg.data[0] & 0xC0) != 0x40 ||
-		    !net_addr_equal(dg.from, (struct sockaddr *)&a->client)) {
-			if (!serve_other(socket, &batch, &now_ns, &dg))
+		if (!net_addr_equal(dg.from, (struct sockaddr *)&a->client)) {
+			serve_stray(socket, &batch, &now_ns, &dg);
+			continue;
+		}
+		if ((dg.data[0] & 0xC0) == 0x40) {
+			if (!channel_data_target(a, &dg, now, &target))
+				continue;
+		} else {
+			switch (serve_client_stun(socket, &batch, &now_ns, &dg,
+			                          now, &worker->send_peers[i],
+			                          &target)) {
+			case CLIENT_STUN_GONE:
 				return -1;
-			continue;
+			case CLIENT_STUN_SERVED:
+				continue;
+			case CLIENT_STUN_TO_PEER:
+				break;
+			}
 		}
-		channel = channel_target(a, dg.data, dg.length, &frame, now);
-		if (channel == NULL)
-			continue;
-		relay =
-		    allocation_relay_for(a, (struct sockaddr *)&channel->peer);
-		if (relay == NULL)
-			continue;
-		if (relay->fd != batch.fd) {
+		if (target.relay->fd != batch.fd) {
 			limit_and_flush_to_peers(a, &batch, &now_ns);
-			batch.fd = relay->fd;
+			batch.fd = target.relay->fd;
 		}
-		batch_add(&batch, frame.data, frame.length,
-		          (struct sockaddr *)&channel->peer, frame.length);
+		batch_add(&batch, target.data, target.length, target.peer,
+		          target.length);
 	}
 	limit_and_flush_to_peers(a, &batch, &now_ns);
 	return count;

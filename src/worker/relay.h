@@ -18,7 +18,8 @@ int worker_receive_batch(struct worker *worker,
                          const struct worker_socket *socket,
                          struct mmsghdr messages[WORKER_BATCH]);
 
-/* Drains the client socket: ChannelData to peers, STUN to the service.
+/* Drains the client socket: ChannelData and Send indications to peers,
+ * in batches; other STUN to the service.
  * Returns the number of datagrams read, or -1 when a request deleted the
  * allocation (the socket is gone: stop). */
 int relay_from_client(struct worker_socket *socket);
@@ -31,6 +32,17 @@ int relay_from_peer(struct worker_socket *socket);
  * elsewhere (a stray). Returns false when it is not ChannelData. */
 bool relay_channel_data(struct allocation *allocation, const uint8_t *data,
                         size_t length);
+
+/* RFC 8656 §10.2: where a Send indication's data goes: its
+ * XOR-PEER-ADDRESS (into *peer), with a permission, through the relay
+ * socket of the peer's family; *data and *length are its DATA attribute.
+ * NULL, counted in drop_send_denied, when any of that is missing: the
+ * indication is then dropped silently. */
+struct worker_socket *relay_send_target(struct allocation *allocation,
+                                        const struct stun_msg *msg,
+                                        uint64_t now,
+                                        struct sockaddr_storage *peer,
+                                        const uint8_t **data, size_t *length);
 
 /* One datagram to a peer through the allocation's relay socket, under
  * the rate limits (a Send indication's data, a stray ChannelData). */

@@ -370,27 +370,24 @@ static int handle_request(struct request *req)
 }
 
 /* RFC 8656 §10.2: a Send indication without a permission or with a bad
- * attribute is silently dropped. */
+ * attribute is silently dropped. Over UDP from an allocation's own
+ * socket relay.c batches them; this serves streams and strays. */
 static void handle_send(struct request *req)
 {
-	const struct stun_attr *peer_attr, *data_attr;
 	struct sockaddr_storage peer;
 	struct worker_socket *relay;
-	struct metrics_worker *m = req->worker->metrics;
+	const uint8_t *data;
+	size_t length;
 
-	peer_attr = stun_msg_find(req->msg, STUN_ATTR_XOR_PEER_ADDRESS);
-	data_attr = stun_msg_find(req->msg, STUN_ATTR_DATA);
-	if (req->allocation == NULL || peer_attr == NULL || data_attr == NULL ||
-	    stun_attr_read_xor_address(req->msg, peer_attr, &peer) != 0 ||
-	    !turn_permission_allows(&req->allocation->turn,
-	                            (struct sockaddr *)&peer, req->now) ||
-	    (relay = allocation_relay_for(req->allocation,
-	                                  (struct sockaddr *)&peer)) == NULL) {
-		m->drop_send_denied++;
+	if (req->allocation == NULL) {
+		req->worker->metrics->drop_send_denied++;
 		return;
 	}
-	relay_to_peer(req->allocation, relay, (struct sockaddr *)&peer,
-	              stun_attr_value(req->msg, data_attr), data_attr->length);
+	relay = relay_send_target(req->allocation, req->msg, req->now, &peer,
+	                          &data, &length);
+	if (relay != NULL)
+		relay_to_peer(req->allocation, relay, (struct sockaddr *)&peer,
+		              data, length);
 }
 
 bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,

@@ -282,6 +282,7 @@ static void worker_free(struct worker *worker)
 		event_base_free(worker->base);
 	free(worker->buffers);
 	free(worker->sources);
+	free(worker->send_peers);
 	free(worker->destinations);
 	free(worker->controls);
 	conf_free(worker->reloaded);
@@ -319,6 +320,7 @@ static int worker_setup(struct worker *worker,
 	worker->base = new_base();
 	worker->buffers = calloc(WORKER_BATCH, sizeof(*worker->buffers));
 	worker->sources = calloc(WORKER_BATCH, sizeof(*worker->sources));
+	worker->send_peers = calloc(WORKER_BATCH, sizeof(*worker->send_peers));
 	worker->destinations =
 	    calloc(WORKER_BATCH, sizeof(*worker->destinations));
 	worker->controls = calloc(WORKER_BATCH, sizeof(*worker->controls));
@@ -326,9 +328,9 @@ static int worker_setup(struct worker *worker,
 	worker->listeners =
 	    calloc(params->listener_count, sizeof(*worker->listeners));
 	if (worker->base == NULL || worker->buffers == NULL ||
-	    worker->sources == NULL || worker->destinations == NULL ||
-	    worker->controls == NULL || worker->replies == NULL ||
-	    worker->listeners == NULL)
+	    worker->sources == NULL || worker->send_peers == NULL ||
+	    worker->destinations == NULL || worker->controls == NULL ||
+	    worker->replies == NULL || worker->listeners == NULL)
 		return ENOMEM;
 	worker->listener_count = params->listener_count;
 	for (i = 0; i < params->listener_count; i++)

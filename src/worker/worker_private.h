@@ -127,6 +127,8 @@ struct worker {
 	/* The receive batch: allocated once, reused for every recvmmsg(). */
 	uint8_t (*buffers)[WORKER_BUFFER_SIZE];
 	struct sockaddr_storage *sources;
+	/* The peers of the batch's Send indications, until its flush. */
+	struct sockaddr_storage *send_peers;
 	/* For wildcard listeners: the destinations and the control
 	 * messages they come in. */
 	struct sockaddr_storage *destinations;
