@@ -321,15 +321,15 @@ static bool channel_data_target(struct allocation *a,
 /* Queued before connect(): another client's datagram, served as the
  * listener would, after what is queued has left; it cannot touch this
  * allocation. */
-static void serve_stray(struct worker_socket *socket, struct relay_batch *batch,
-                        uint64_t *now_ns, const struct worker_datagram *dg)
+static void serve_stray(struct relay_client_batch *cb,
+                        const struct worker_datagram *dg)
 {
 	struct worker_datagram stray = *dg;
 
-	limit_and_flush_to_peers(socket->allocation, batch, now_ns);
-	stray.socket = socket->listener;
-	socket->worker->metrics->rx_stray++;
-	worker_dispatch(socket->worker, &stray);
+	relay_client_flush(cb);
+	stray.socket = cb->socket->listener;
+	cb->socket->worker->metrics->rx_stray++;
+	worker_dispatch(cb->socket->worker, &stray);
 }
 
 enum client_stun {
@@ -345,14 +345,13 @@ enum client_stun {
  * what is queued has left: a request may change the channels,
  * permissions or the allocation itself, and order is kept.
  */
-static enum client_stun
-serve_client_stun(struct worker_socket *socket, struct relay_batch *batch,
-                  uint64_t *now_ns, const struct worker_datagram *dg,
-                  uint64_t now, struct sockaddr_storage *peer,
-                  struct relay_target *target)
+static enum client_stun serve_client_stun(struct relay_client_batch *cb,
+                                          const struct worker_datagram *dg,
+                                          struct sockaddr_storage *peer,
+                                          struct relay_target *target)
 {
-	struct worker *worker = socket->worker;
-	struct allocation *a = socket->allocation;
+	struct worker *worker = cb->socket->worker;
+	struct allocation *a = cb->socket->allocation;
 	struct stun_msg msg;
 	int err = stun_msg_decode(&msg, dg->data, dg->length);
 
@@ -366,27 +365,71 @@ serve_client_stun(struct worker_socket *socket, struct relay_batch *batch,
 	if (msg.class == STUN_CLASS_INDICATION &&
 	    msg.method == STUN_METHOD_SEND) {
 		target->relay = relay_send_target(
-		    a, &msg, now, peer, &target->data, &target->length);
+		    a, &msg, cb->now, peer, &target->data, &target->length);
 		target->peer = (const struct sockaddr *)peer;
 		return target->relay != NULL ? CLIENT_STUN_TO_PEER
 		                             : CLIENT_STUN_SERVED;
 	}
-	limit_and_flush_to_peers(a, batch, now_ns);
+	relay_client_flush(cb);
 	return worker_handle_stun(worker, dg, &msg, a) ? CLIENT_STUN_SERVED
 	                                               : CLIENT_STUN_GONE;
+}
+
+void relay_client_batch_init(struct relay_client_batch *cb,
+                             struct worker_socket *socket)
+{
+	cb->socket = socket;
+	batch_init(&cb->batch, -1);
+	cb->now = worker_now();
+	cb->now_ns = 0;
+}
+
+void relay_client_flush(struct relay_client_batch *cb)
+{
+	/* Empty when a request has just deleted the allocation. */
+	if (cb->batch.count > 0)
+		limit_and_flush_to_peers(cb->socket->allocation, &cb->batch,
+		                         &cb->now_ns);
+}
+
+bool relay_client_datagram(struct relay_client_batch *cb,
+                           const struct worker_datagram *dg,
+                           struct sockaddr_storage *peer)
+{
+	struct allocation *a = cb->socket->allocation;
+	struct relay_target target;
+
+	if ((dg->data[0] & 0xC0) == 0x40) {
+		if (!channel_data_target(a, dg, cb->now, &target))
+			return true;
+	} else {
+		switch (serve_client_stun(cb, dg, peer, &target)) {
+		case CLIENT_STUN_GONE:
+			return false;
+		case CLIENT_STUN_SERVED:
+			return true;
+		case CLIENT_STUN_TO_PEER:
+			break;
+		}
+	}
+	if (target.relay->fd != cb->batch.fd) {
+		relay_client_flush(cb);
+		cb->batch.fd = target.relay->fd;
+	}
+	batch_add(&cb->batch, target.data, target.length, target.peer,
+	          target.length);
+	return true;
 }
 
 int relay_from_client(struct worker_socket *socket)
 {
 	struct worker *worker = socket->worker;
-	struct allocation *a = socket->allocation;
 	struct mmsghdr messages[WORKER_BATCH];
-	struct relay_batch batch;
-	uint64_t now = worker_now(), now_ns = 0;
+	struct relay_client_batch cb;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket, messages);
-	batch_init(&batch, -1);
+	relay_client_batch_init(&cb, socket);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,
@@ -395,37 +438,19 @@ int relay_from_client(struct worker_socket *socket)
 		    .data = worker->buffers[i] + WORKER_HEADROOM,
 		    .length = messages[i].msg_len,
 		};
-		struct relay_target target;
 
 		if (dg.length == 0)
 			continue;
-		if (!net_addr_equal(dg.from, (struct sockaddr *)&a->client)) {
-			serve_stray(socket, &batch, &now_ns, &dg);
+		if (!net_addr_equal(
+		        dg.from,
+		        (struct sockaddr *)&socket->allocation->client)) {
+			serve_stray(&cb, &dg);
 			continue;
 		}
-		if ((dg.data[0] & 0xC0) == 0x40) {
-			if (!channel_data_target(a, &dg, now, &target))
-				continue;
-		} else {
-			switch (serve_client_stun(socket, &batch, &now_ns, &dg,
-			                          now, &worker->send_peers[i],
-			                          &target)) {
-			case CLIENT_STUN_GONE:
-				return -1;
-			case CLIENT_STUN_SERVED:
-				continue;
-			case CLIENT_STUN_TO_PEER:
-				break;
-			}
-		}
-		if (target.relay->fd != batch.fd) {
-			limit_and_flush_to_peers(a, &batch, &now_ns);
-			batch.fd = target.relay->fd;
-		}
-		batch_add(&batch, target.data, target.length, target.peer,
-		          target.length);
+		if (!relay_client_datagram(&cb, &dg, &worker->send_peers[i]))
+			return -1;
 	}
-	limit_and_flush_to_peers(a, &batch, &now_ns);
+	relay_client_flush(&cb);
 	return count;
 }
 

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "batch.h"
 #include "worker_private.h"
 
 /* udp.c: one recvmmsg() from socket into the worker's buffers; returns
@@ -17,6 +18,35 @@
 int worker_receive_batch(struct worker *worker,
                          const struct worker_socket *socket,
                          struct mmsghdr messages[WORKER_BATCH]);
+
+/*
+ * Datagrams from one allocation's client on their way to peers, over UDP
+ * or cut from a TCP or TLS stream: ChannelData (RFC 8656 §12.4) and Send
+ * indications' data (§10.2) leave in batches (sendmmsg(), UDP GSO, one
+ * rate-limit charge per batch); their bytes must stay where they are
+ * until the flush. The client socket's allocation is read at each call:
+ * a request served in between may delete it or, on a stream, make
+ * another.
+ */
+struct relay_client_batch {
+	struct worker_socket *socket; /* the client's */
+	struct relay_batch batch;
+	uint64_t now;    /* seconds (lifetimes) */
+	uint64_t now_ns; /* the rate limits' clock, read once needed */
+};
+
+void relay_client_batch_init(struct relay_client_batch *batch,
+                             struct worker_socket *socket);
+/* One datagram from the client, whose socket has an allocation:
+ * ChannelData and Send indications join the batch (a Send indication's
+ * peer address kept in *peer until the flush); any other STUN message is
+ * served after what the batch holds has left. Returns false when a
+ * request deleted the allocation. */
+bool relay_client_datagram(struct relay_client_batch *batch,
+                           const struct worker_datagram *dg,
+                           struct sockaddr_storage *peer);
+/* Sends what the batch holds, under the rate limits. */
+void relay_client_flush(struct relay_client_batch *batch);
 
 /* Drains the client socket: ChannelData and Send indications to peers,
  * in batches; other STUN to the service.

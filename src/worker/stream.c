@@ -217,11 +217,14 @@ static void local_address(int fd, const struct worker_socket *listener,
 		memcpy(local, &listener->local, sizeof(*local));
 }
 
-/* One message cut from the stream, served as a datagram would be. */
-static void serve_frame(struct stream_conn *conn, uint8_t *data, size_t length)
+/* One message cut from the stream, served as a datagram would be: with
+ * an allocation, to its peers in batches (relay.h); without, to the
+ * service. */
+static void serve_frame(struct stream_conn *conn,
+                        struct relay_client_batch *batch, uint8_t *data,
+                        size_t length, struct sockaddr_storage *peer)
 {
 	struct worker *worker = conn->socket.worker;
-	struct allocation *a = conn->socket.allocation;
 	struct worker_datagram dg = {
 	    .socket = &conn->socket,
 	    .from = (const struct sockaddr *)&conn->peer,
@@ -234,15 +237,18 @@ static void serve_frame(struct stream_conn *conn, uint8_t *data, size_t length)
 
 	worker->metrics->rx_datagrams++;
 	worker->metrics->rx_bytes += length;
+	if (conn->socket.allocation != NULL) {
+		(void)relay_client_datagram(batch, &dg, peer);
+		return;
+	}
+	/* RFC 8656 §12.4: no allocation, no channel: dropped. */
 	if ((data[0] & 0xC0) == 0x40) {
-		/* RFC 8656 §12.4: no allocation, no channel: dropped. */
-		if (a == NULL || !relay_channel_data(a, data, length))
-			worker->metrics->drop_no_channel++;
+		worker->metrics->drop_no_channel++;
 		return;
 	}
 	err = stun_msg_decode(&msg, data, length);
 	if (err == 0)
-		(void)worker_handle_stun(worker, &dg, &msg, a);
+		(void)worker_handle_stun(worker, &dg, &msg, NULL);
 	else if (err == ENOMSG)
 		worker->metrics->rx_unknown++;
 	else
@@ -268,16 +274,31 @@ static long next_frame(struct evbuffer *input)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct stream_conn *conn = arg;
-	struct stream_set *set = set_of(conn);
+	struct worker *worker = conn->socket.worker;
 	struct evbuffer *input = bufferevent_get_input(bev);
+	struct relay_client_batch batch;
+	unsigned slot = 0;
 	long length;
 
 	/* The input is bounded by the read watermark (STREAM_INPUT_MAX):
-	 * one call serves at most that much. */
+	 * one call serves at most that much. Each frame waits for the
+	 * batch's flush in a receive buffer of its own; no UDP callback
+	 * runs in between (callbacks are deferred), so they are free. */
+	relay_client_batch_init(&batch, &conn->socket);
 	while ((length = next_frame(input)) > 0) {
-		evbuffer_remove(input, set->frame, (size_t)length);
-		serve_frame(conn, set->frame, (size_t)length);
+		uint8_t *frame;
+
+		if (slot == WORKER_BATCH) {
+			relay_client_flush(&batch);
+			slot = 0;
+		}
+		frame = worker->buffers[slot] + WORKER_HEADROOM;
+		evbuffer_remove(input, frame, (size_t)length);
+		serve_frame(conn, &batch, frame, (size_t)length,
+		            &worker->send_peers[slot]);
+		slot++;
 	}
+	relay_client_flush(&batch);
 	if (length < 0) {
 		conn->socket.worker->metrics->streams_bad_framing++;
 		stream_close(conn);

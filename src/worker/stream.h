@@ -67,9 +67,6 @@ struct stream_set {
 	uint64_t source_key;
 	struct event *resume_accept; /* after running out of descriptors */
 	uint32_t per_source[STREAM_SOURCE_SLOTS];
-	/* The message being served, copied out of the stream: one buffer
-	 * per worker, no allocation per message. */
-	uint8_t frame[STREAM_FRAME_MAX];
 };
 
 /* stream_accept.c: the worker's side. setup() builds the TLS context when

@@ -5,7 +5,8 @@ a client with the same request API as turnclient.Client on a byte stream
 
   streamclient.py relay HOST PORT USER PASS [tls CAFILE] [trickle]
         Allocate, ChannelBind and 20 ChannelData echoes through a peer on
-        127.0.0.1, then a Send/Data round trip and close; with trickle,
+        127.0.0.1, a Send/Data round trip, then (without trickle)
+        requests among data in single writes, and close; with trickle,
         every byte goes out in its own write.
   streamclient.py framing HOST PORT
         Frames longer than any message, garbage, and a legal but unfinished
@@ -47,9 +48,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from turnclient import (ALLOCATE, CHANNEL_BIND, CHANNEL_NUMBER,  # noqa: E402
                         CREATE_PERMISSION, DATA, DATA_ATTR, INDICATION,
-                        LIFETIME, REFRESH, SEND, XOR_PEER_ADDRESS,
+                        LIFETIME, REFRESH, REQUEST, SEND, XOR_PEER_ADDRESS,
                         XOR_RELAYED_ADDRESS, Client, Message, decode,
-                        parse_xor_address, peer_socket, xor_address)
+                        error_code, parse_xor_address, peer_socket,
+                        xor_address)
 
 UDP = (0x0019, b"\x11\0\0\0")
 
@@ -123,8 +125,84 @@ class StreamClient(Client):
                 return mtype, attrs, frame
 
     def channel_data(self, channel, payload):
-        pad = b"\0" * ((4 - len(payload) % 4) % 4)
-        self.write(struct.pack("!HH", channel, len(payload)) + payload + pad)
+        self.write(channel_frame(channel, payload))
+
+    def signed(self, method, attrs):
+        """A request with the credentials learnt so far, and its bytes, for
+        a write that carries more than one message."""
+        msg = Message(method, REQUEST, list(attrs) + self.credentials())
+        return msg, msg.encode(self.key)
+
+    def answer(self, msg):
+        """The error code (0: success) of the answer to msg."""
+        while True:
+            frame = self.read_frame()
+            if frame[0] & 0xC0 == 0x40:
+                continue
+            _, tid, attrs = decode(frame)
+            if tid == msg.tid:
+                return error_code(attrs)
+
+
+def channel_frame(channel, payload):
+    """ChannelData on a stream, padded to 4 bytes (RFC 8656 section
+    12.5)."""
+    pad = b"\0" * ((4 - len(payload) % 4) % 4)
+    return struct.pack("!HH", channel, len(payload)) + payload + pad
+
+
+def send_indication(peer, payload):
+    return Message(SEND, INDICATION, [
+        (XOR_PEER_ADDRESS, xor_address(peer[0], peer[1], b"")),
+        (DATA_ATTR, payload)]).encode()
+
+
+def received(sock, expected):
+    """What sock receives: up to a second for the expected number of
+    datagrams, then 0.2 s more for one that should not come."""
+    got = []
+    sock.settimeout(1.0)
+    try:
+        while len(got) < expected:
+            got.append(sock.recv(4096))
+        sock.settimeout(0.2)
+        got.append(sock.recv(4096))
+    except socket.timeout:
+        pass
+    return got
+
+
+def check_pipelined(c, peer, other):
+    """Requests and data in one write, as a busy client sends them: the
+    server relays the data in batches, and must serve each request in its
+    place among them."""
+    third = peer_socket()
+    bind, bind_bytes = c.signed(CHANNEL_BIND, [
+        (CHANNEL_NUMBER, struct.pack("!HH", 0x4001, 0)),
+        (XOR_PEER_ADDRESS, xor_address(*third.getsockname(), b""))])
+    c.write(bind_bytes +
+            b"".join(channel_frame(0x4001, b"after-bind-%d" % i)
+                     for i in range(3)) +
+            send_indication(other.getsockname(), b"sent-%d" % 0) +
+            channel_frame(0x4000, b"on-the-old-channel") +
+            send_indication(other.getsockname(), b"sent-%d" % 1))
+    check("a ChannelBind among data is answered", c.answer(bind) == 0)
+    check("data on a channel bound earlier in the same write arrives, in "
+          "order", received(third, 3) == [b"after-bind-%d" % i
+                                          for i in range(3)])
+    check("Send indications among ChannelData arrive, in order",
+          received(other, 2) == [b"sent-0", b"sent-1"])
+    check("ChannelData to another peer in the same write arrives",
+          received(peer, 1) == [b"on-the-old-channel"])
+    refresh, refresh_bytes = c.signed(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    c.write(channel_frame(0x4000, b"before-delete-0") +
+            channel_frame(0x4000, b"before-delete-1") + refresh_bytes +
+            channel_frame(0x4000, b"after-delete"))
+    check("Refresh 0 among data deletes the allocation",
+          c.answer(refresh) == 0)
+    check("the data before it arrives, the data after it does not",
+          received(peer, 2) == [b"before-delete-0", b"before-delete-1"])
+    third.close()
 
 
 class Failure(Exception):
@@ -185,8 +263,12 @@ def cmd_relay(host, port, user, password, *options):
     mtype, _, attrs = decode(frame)
     check("a peer datagram comes back as a Data indication",
           mtype == 0x0017 and attrs.get(DATA_ATTR) == b"odd")
-    code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
-    check("Refresh 0 deletes the allocation, the connection stays", code == 0)
+    if "trickle" in options:
+        code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+        check("Refresh 0 deletes the allocation, the connection stays",
+              code == 0)
+    else:
+        check_pipelined(c, peer, other)
     code, _ = c.request(ALLOCATE, [UDP])
     check("a second Allocate on the same connection", code == 0)
     c.close()
