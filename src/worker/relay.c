@@ -245,113 +245,99 @@ channel_target(struct allocation *a, const uint8_t *data, size_t length,
 	return channel;
 }
 
-bool relay_channel_data(struct allocation *a, const uint8_t *data,
-                        size_t length)
-{
-	const struct turn_channel *channel;
-	struct stun_channel_data frame;
-	struct worker_socket *relay;
-
-	if (length < 1 || (data[0] & 0xC0) != 0x40)
-		return false;
-	channel = channel_target(a, data, length, &frame, worker_now());
-	if (channel == NULL)
-		return true;
-	relay = allocation_relay_for(a, (struct sockaddr *)&channel->peer);
-	if (relay == NULL) {
-		a->worker->metrics->tx_errors++;
-		return true;
-	}
-	relay_to_peer(a, relay, (struct sockaddr *)&channel->peer, frame.data,
-	              frame.length);
-	return true;
-}
-
-/* Where one datagram from the client goes: a peer, through a relay
- * socket; data and peer stay in the receive batch until the flush. */
-struct relay_target {
-	struct worker_socket *relay;
-	const struct sockaddr *peer;
-	const uint8_t *data;
-	size_t length;
-};
-
-struct worker_socket *relay_send_target(struct allocation *a,
-                                        const struct stun_msg *msg,
-                                        uint64_t now,
-                                        struct sockaddr_storage *peer,
-                                        const uint8_t **data, size_t *length)
+struct relay_target relay_send_target(struct allocation *a,
+                                      const struct stun_msg *msg, uint64_t now,
+                                      struct sockaddr_storage *peer)
 {
 	const struct stun_attr *peer_attr, *data_attr;
-	struct worker_socket *relay;
+	struct relay_target target = {.peer = (const struct sockaddr *)peer};
 
 	peer_attr = stun_msg_find(msg, STUN_ATTR_XOR_PEER_ADDRESS);
 	data_attr = stun_msg_find(msg, STUN_ATTR_DATA);
-	if (peer_attr == NULL || data_attr == NULL ||
-	    stun_attr_read_xor_address(msg, peer_attr, peer) != 0 ||
-	    !turn_permission_allows(&a->turn, (struct sockaddr *)peer, now) ||
-	    (relay = allocation_relay_for(a, (struct sockaddr *)peer)) ==
-	        NULL) {
+	/* RFC 8489 §6.3.2: an indication with an unknown
+	 * comprehension-required attribute is discarded. */
+	if (msg->unknown_count == 0 && peer_attr != NULL && data_attr != NULL &&
+	    stun_attr_read_xor_address(msg, peer_attr, peer) == 0 &&
+	    turn_permission_allows(&a->turn, target.peer, now))
+		target.relay = allocation_relay_for(a, target.peer);
+	if (target.relay == NULL) {
 		a->worker->metrics->drop_send_denied++;
-		return NULL;
+		return target;
 	}
-	*data = stun_attr_value(msg, data_attr);
-	*length = data_attr->length;
-	return relay;
+	target.data = stun_attr_value(msg, data_attr);
+	target.length = data_attr->length;
+	return target;
 }
 
-/* RFC 8656 §12.4: ChannelData on a bound channel, to its peer. */
-static bool channel_data_target(struct allocation *a,
-                                const struct worker_datagram *dg, uint64_t now,
-                                struct relay_target *target)
+/* RFC 8656 §12.4: ChannelData on a bound channel, to its peer; relay NULL
+ * when it goes nowhere (counted). */
+static struct relay_target channel_data_target(struct allocation *a,
+                                               const uint8_t *data,
+                                               size_t length, uint64_t now)
 {
+	struct relay_target target = {0};
 	const struct turn_channel *channel;
 	struct stun_channel_data frame;
 
-	channel = channel_target(a, dg->data, dg->length, &frame, now);
+	channel = channel_target(a, data, length, &frame, now);
 	if (channel == NULL)
+		return target;
+	target.peer = (const struct sockaddr *)&channel->peer;
+	target.relay = allocation_relay_for(a, target.peer);
+	if (target.relay == NULL) {
+		/* No relay socket of the peer's family. */
+		a->worker->metrics->tx_errors++;
+		return target;
+	}
+	target.data = frame.data;
+	target.length = frame.length;
+	return target;
+}
+
+bool relay_channel_data(struct allocation *a, const uint8_t *data,
+                        size_t length)
+{
+	struct relay_target target;
+
+	if (length < 1 || (data[0] & 0xC0) != 0x40)
 		return false;
-	target->peer = (const struct sockaddr *)&channel->peer;
-	target->relay = allocation_relay_for(a, target->peer);
-	target->data = frame.data;
-	target->length = frame.length;
-	return target->relay != NULL;
+	target = channel_data_target(a, data, length, worker_now());
+	if (target.relay != NULL)
+		relay_to_peer(a, target.relay, target.peer, target.data,
+		              target.length);
+	return true;
 }
 
 /* Queued before connect(): another client's datagram, served as the
  * listener would, after what is queued has left; it cannot touch this
  * allocation. */
-static void serve_stray(struct relay_client_batch *cb,
+static void serve_stray(struct relay_client_batch *client,
                         const struct worker_datagram *dg)
 {
 	struct worker_datagram stray = *dg;
 
-	relay_client_flush(cb);
-	stray.socket = cb->socket->listener;
-	cb->socket->worker->metrics->rx_stray++;
-	worker_dispatch(cb->socket->worker, &stray);
+	relay_client_flush(client);
+	stray.socket = client->socket->listener;
+	client->socket->worker->metrics->rx_stray++;
+	worker_dispatch(client->socket->worker, &stray);
 }
-
-enum client_stun {
-	CLIENT_STUN_SERVED,  /* answered, dropped or counted */
-	CLIENT_STUN_TO_PEER, /* a Send indication: its data to the target */
-	CLIENT_STUN_GONE,    /* a request deleted the allocation */
-};
 
 /*
  * A STUN message from the client. A Send indication's data joins the
  * batch as ChannelData does (RFC 8656 §10.2), its peer's address kept in
- * *peer until the flush. Anything else is served by the service after
- * what is queued has left: a request may change the channels,
- * permissions or the allocation itself, and order is kept.
+ * *peer until the flush: the target, or relay NULL when it goes nowhere.
+ * Anything else is served by the service after what is queued has left:
+ * a request may change the channels, permissions or the allocation
+ * itself, and order is kept. *gone: a request deleted the allocation.
  */
-static enum client_stun serve_client_stun(struct relay_client_batch *cb,
-                                          const struct worker_datagram *dg,
-                                          struct sockaddr_storage *peer,
-                                          struct relay_target *target)
+static struct relay_target serve_client_stun(struct relay_client_batch *client,
+                                             const struct worker_datagram *dg,
+                                             struct sockaddr_storage *peer,
+                                             bool *gone)
 {
-	struct worker *worker = cb->socket->worker;
-	struct allocation *a = cb->socket->allocation;
+	struct worker *worker = client->socket->worker;
+	struct allocation *a = client->socket->allocation;
+	struct relay_target nowhere = {0};
 	struct stun_msg msg;
 	int err = stun_msg_decode(&msg, dg->data, dg->length);
 
@@ -360,63 +346,66 @@ static enum client_stun serve_client_stun(struct relay_client_batch *cb,
 			worker->metrics->rx_unknown++;
 		else
 			worker->metrics->rx_malformed++;
-		return CLIENT_STUN_SERVED;
+		return nowhere;
 	}
 	if (msg.class == STUN_CLASS_INDICATION &&
-	    msg.method == STUN_METHOD_SEND) {
-		target->relay = relay_send_target(
-		    a, &msg, cb->now, peer, &target->data, &target->length);
-		target->peer = (const struct sockaddr *)peer;
-		return target->relay != NULL ? CLIENT_STUN_TO_PEER
-		                             : CLIENT_STUN_SERVED;
-	}
-	relay_client_flush(cb);
-	return worker_handle_stun(worker, dg, &msg, a) ? CLIENT_STUN_SERVED
-	                                               : CLIENT_STUN_GONE;
+	    msg.method == STUN_METHOD_SEND)
+		return relay_send_target(a, &msg, client->now, peer);
+	relay_client_flush(client);
+	*gone = !worker_handle_stun(worker, dg, &msg, a);
+	/* A request may have written the store: read the clocks again. */
+	client->now = worker_now();
+	client->now_ns = 0;
+	return nowhere;
 }
 
-void relay_client_batch_init(struct relay_client_batch *cb,
+void relay_client_batch_init(struct relay_client_batch *client,
                              struct worker_socket *socket)
 {
-	cb->socket = socket;
-	batch_init(&cb->batch, -1);
-	cb->now = worker_now();
-	cb->now_ns = 0;
+	client->socket = socket;
+	batch_init(&client->batch, -1);
+	client->now = worker_now();
+	client->now_ns = 0;
 }
 
-void relay_client_flush(struct relay_client_batch *cb)
+void relay_client_flush(struct relay_client_batch *client)
 {
-	/* Empty when a request has just deleted the allocation. */
-	if (cb->batch.count > 0)
-		limit_and_flush_to_peers(cb->socket->allocation, &cb->batch,
-		                         &cb->now_ns);
+	struct allocation *a = client->socket->allocation;
+
+	if (client->batch.count == 0)
+		return;
+	/* Cannot be: whatever deletes the allocation is a request, served
+	 * after a flush. Should it ever be, the batch goes unsent rather
+	 * than through freed memory. */
+	if (a == NULL) {
+		client->socket->worker->metrics->tx_errors +=
+		    client->batch.count;
+		batch_init(&client->batch, client->batch.fd);
+		return;
+	}
+	limit_and_flush_to_peers(a, &client->batch, &client->now_ns);
 }
 
-bool relay_client_datagram(struct relay_client_batch *cb,
+bool relay_client_datagram(struct relay_client_batch *client,
                            const struct worker_datagram *dg,
                            struct sockaddr_storage *peer)
 {
-	struct allocation *a = cb->socket->allocation;
+	struct allocation *a = client->socket->allocation;
 	struct relay_target target;
+	bool gone = false;
 
-	if ((dg->data[0] & 0xC0) == 0x40) {
-		if (!channel_data_target(a, dg, cb->now, &target))
-			return true;
-	} else {
-		switch (serve_client_stun(cb, dg, peer, &target)) {
-		case CLIENT_STUN_GONE:
-			return false;
-		case CLIENT_STUN_SERVED:
-			return true;
-		case CLIENT_STUN_TO_PEER:
-			break;
-		}
+	if ((dg->data[0] & 0xC0) == 0x40)
+		target =
+		    channel_data_target(a, dg->data, dg->length, client->now);
+	else
+		target = serve_client_stun(client, dg, peer, &gone);
+	if (target.relay == NULL)
+		return !gone;
+	if (target.relay->fd != client->batch.fd) {
+		relay_client_flush(client);
+		client->batch.fd = target.relay->fd;
 	}
-	if (target.relay->fd != cb->batch.fd) {
-		relay_client_flush(cb);
-		cb->batch.fd = target.relay->fd;
-	}
-	batch_add(&cb->batch, target.data, target.length, target.peer,
+	batch_add(&client->batch, target.data, target.length, target.peer,
 	          target.length);
 	return true;
 }
@@ -425,11 +414,11 @@ int relay_from_client(struct worker_socket *socket)
 {
 	struct worker *worker = socket->worker;
 	struct mmsghdr messages[WORKER_BATCH];
-	struct relay_client_batch cb;
+	struct relay_client_batch client;
 	int i, count;
 
 	count = worker_receive_batch(worker, socket, messages);
-	relay_client_batch_init(&cb, socket);
+	relay_client_batch_init(&client, socket);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,
@@ -444,13 +433,14 @@ int relay_from_client(struct worker_socket *socket)
 		if (!net_addr_equal(
 		        dg.from,
 		        (struct sockaddr *)&socket->allocation->client)) {
-			serve_stray(&cb, &dg);
+			serve_stray(&client, &dg);
 			continue;
 		}
-		if (!relay_client_datagram(&cb, &dg, &worker->send_peers[i]))
+		if (!relay_client_datagram(&client, &dg,
+		                           &worker->send_peers[i]))
 			return -1;
 	}
-	relay_client_flush(&cb);
+	relay_client_flush(&client);
 	return count;
 }
 

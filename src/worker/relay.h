@@ -35,18 +35,18 @@ struct relay_client_batch {
 	uint64_t now_ns; /* the rate limits' clock, read once needed */
 };
 
-void relay_client_batch_init(struct relay_client_batch *batch,
+void relay_client_batch_init(struct relay_client_batch *client,
                              struct worker_socket *socket);
 /* One datagram from the client, whose socket has an allocation:
  * ChannelData and Send indications join the batch (a Send indication's
  * peer address kept in *peer until the flush); any other STUN message is
  * served after what the batch holds has left. Returns false when a
  * request deleted the allocation. */
-bool relay_client_datagram(struct relay_client_batch *batch,
+bool relay_client_datagram(struct relay_client_batch *client,
                            const struct worker_datagram *dg,
                            struct sockaddr_storage *peer);
 /* Sends what the batch holds, under the rate limits. */
-void relay_client_flush(struct relay_client_batch *batch);
+void relay_client_flush(struct relay_client_batch *client);
 
 /* Drains the client socket: ChannelData and Send indications to peers,
  * in batches; other STUN to the service.
@@ -63,16 +63,24 @@ int relay_from_peer(struct worker_socket *socket);
 bool relay_channel_data(struct allocation *allocation, const uint8_t *data,
                         size_t length);
 
+/* Where a datagram from a client goes: a peer, through a relay socket;
+ * relay NULL when nowhere. */
+struct relay_target {
+	struct worker_socket *relay;
+	const struct sockaddr *peer;
+	const uint8_t *data;
+	size_t length;
+};
+
 /* RFC 8656 §10.2: where a Send indication's data goes: its
- * XOR-PEER-ADDRESS (into *peer), with a permission, through the relay
- * socket of the peer's family; *data and *length are its DATA attribute.
- * NULL, counted in drop_send_denied, when any of that is missing: the
+ * XOR-PEER-ADDRESS (read into *peer), with a permission, through the
+ * relay socket of the peer's family; the data is its DATA attribute.
+ * relay NULL, counted in drop_send_denied, when any of that is missing
+ * or an unknown comprehension-required attribute is present: the
  * indication is then dropped silently. */
-struct worker_socket *relay_send_target(struct allocation *allocation,
-                                        const struct stun_msg *msg,
-                                        uint64_t now,
-                                        struct sockaddr_storage *peer,
-                                        const uint8_t **data, size_t *length);
+struct relay_target relay_send_target(struct allocation *allocation,
+                                      const struct stun_msg *msg, uint64_t now,
+                                      struct sockaddr_storage *peer);
 
 /* One datagram to a peer through the allocation's relay socket, under
  * the rate limits (a Send indication's data, a stray ChannelData). */

@@ -221,7 +221,7 @@ static void local_address(int fd, const struct worker_socket *listener,
  * an allocation, to its peers in batches (relay.h); without, to the
  * service. */
 static void serve_frame(struct stream_conn *conn,
-                        struct relay_client_batch *batch, uint8_t *data,
+                        struct relay_client_batch *client, uint8_t *data,
                         size_t length, struct sockaddr_storage *peer)
 {
 	struct worker *worker = conn->socket.worker;
@@ -237,8 +237,10 @@ static void serve_frame(struct stream_conn *conn,
 
 	worker->metrics->rx_datagrams++;
 	worker->metrics->rx_bytes += length;
+	/* A request that deletes the allocation leaves the connection
+	 * open (stream_detach()); the next frame finds none. */
 	if (conn->socket.allocation != NULL) {
-		(void)relay_client_datagram(batch, &dg, peer);
+		(void)relay_client_datagram(client, &dg, peer);
 		return;
 	}
 	/* RFC 8656 §12.4: no allocation, no channel: dropped. */
@@ -276,29 +278,31 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct stream_conn *conn = arg;
 	struct worker *worker = conn->socket.worker;
 	struct evbuffer *input = bufferevent_get_input(bev);
-	struct relay_client_batch batch;
+	struct relay_client_batch client;
 	unsigned slot = 0;
 	long length;
 
 	/* The input is bounded by the read watermark (STREAM_INPUT_MAX):
 	 * one call serves at most that much. Each frame waits for the
-	 * batch's flush in a receive buffer of its own; no UDP callback
-	 * runs in between (callbacks are deferred), so they are free. */
-	relay_client_batch_init(&batch, &conn->socket);
+	 * batch's flush in a receive buffer of its own. They are free: the
+	 * worker's buffers are filled only by recvmmsg() in a UDP socket's
+	 * callback, libevent never runs one callback inside another, and
+	 * nothing under serve_frame() reads a socket. */
+	relay_client_batch_init(&client, &conn->socket);
 	while ((length = next_frame(input)) > 0) {
 		uint8_t *frame;
 
 		if (slot == WORKER_BATCH) {
-			relay_client_flush(&batch);
+			relay_client_flush(&client);
 			slot = 0;
 		}
 		frame = worker->buffers[slot] + WORKER_HEADROOM;
 		evbuffer_remove(input, frame, (size_t)length);
-		serve_frame(conn, &batch, frame, (size_t)length,
+		serve_frame(conn, &client, frame, (size_t)length,
 		            &worker->send_peers[slot]);
 		slot++;
 	}
-	relay_client_flush(&batch);
+	relay_client_flush(&client);
 	if (length < 0) {
 		conn->socket.worker->metrics->streams_bad_framing++;
 		stream_close(conn);

@@ -370,24 +370,22 @@ static int handle_request(struct request *req)
 }
 
 /* RFC 8656 §10.2: a Send indication without a permission or with a bad
- * attribute is silently dropped. Over UDP from an allocation's own
- * socket relay.c batches them; this serves streams and strays. */
+ * attribute is silently dropped. relay.c batches those from a client
+ * with an allocation; this serves the rest: a UDP client's that reached
+ * the listener (strays), and any without an allocation (only counted). */
 static void handle_send(struct request *req)
 {
 	struct sockaddr_storage peer;
-	struct worker_socket *relay;
-	const uint8_t *data;
-	size_t length;
+	struct relay_target target;
 
 	if (req->allocation == NULL) {
 		req->worker->metrics->drop_send_denied++;
 		return;
 	}
-	relay = relay_send_target(req->allocation, req->msg, req->now, &peer,
-	                          &data, &length);
-	if (relay != NULL)
-		relay_to_peer(req->allocation, relay, (struct sockaddr *)&peer,
-		              data, length);
+	target = relay_send_target(req->allocation, req->msg, req->now, &peer);
+	if (target.relay != NULL)
+		relay_to_peer(req->allocation, target.relay, target.peer,
+		              target.data, target.length);
 }
 
 bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,

@@ -5,9 +5,9 @@ a client with the same request API as turnclient.Client on a byte stream
 
   streamclient.py relay HOST PORT USER PASS [tls CAFILE] [trickle]
         Allocate, ChannelBind and 20 ChannelData echoes through a peer on
-        127.0.0.1, a Send/Data round trip, then (without trickle)
-        requests among data in single writes, and close; with trickle,
-        every byte goes out in its own write.
+        127.0.0.1, a Send/Data round trip, then requests among data in
+        single writes, and close; with trickle, every byte goes out in its
+        own write.
   streamclient.py framing HOST PORT
         Frames longer than any message, garbage, and a legal but unfinished
         frame: the first two are closed at once, the last one holds.
@@ -127,12 +127,6 @@ class StreamClient(Client):
     def channel_data(self, channel, payload):
         self.write(channel_frame(channel, payload))
 
-    def signed(self, method, attrs):
-        """A request with the credentials learnt so far, and its bytes, for
-        a write that carries more than one message."""
-        msg = Message(method, REQUEST, list(attrs) + self.credentials())
-        return msg, msg.encode(self.key)
-
     def answer(self, msg):
         """The error code (0: success) of the answer to msg."""
         while True:
@@ -172,39 +166,6 @@ def received(sock, expected):
     return got
 
 
-def check_pipelined(c, peer, other):
-    """Requests and data in one write, as a busy client sends them: the
-    server relays the data in batches, and must serve each request in its
-    place among them."""
-    third = peer_socket()
-    bind, bind_bytes = c.signed(CHANNEL_BIND, [
-        (CHANNEL_NUMBER, struct.pack("!HH", 0x4001, 0)),
-        (XOR_PEER_ADDRESS, xor_address(*third.getsockname(), b""))])
-    c.write(bind_bytes +
-            b"".join(channel_frame(0x4001, b"after-bind-%d" % i)
-                     for i in range(3)) +
-            send_indication(other.getsockname(), b"sent-%d" % 0) +
-            channel_frame(0x4000, b"on-the-old-channel") +
-            send_indication(other.getsockname(), b"sent-%d" % 1))
-    check("a ChannelBind among data is answered", c.answer(bind) == 0)
-    check("data on a channel bound earlier in the same write arrives, in "
-          "order", received(third, 3) == [b"after-bind-%d" % i
-                                          for i in range(3)])
-    check("Send indications among ChannelData arrive, in order",
-          received(other, 2) == [b"sent-0", b"sent-1"])
-    check("ChannelData to another peer in the same write arrives",
-          received(peer, 1) == [b"on-the-old-channel"])
-    refresh, refresh_bytes = c.signed(REFRESH, [(LIFETIME, b"\0\0\0\0")])
-    c.write(channel_frame(0x4000, b"before-delete-0") +
-            channel_frame(0x4000, b"before-delete-1") + refresh_bytes +
-            channel_frame(0x4000, b"after-delete"))
-    check("Refresh 0 among data deletes the allocation",
-          c.answer(refresh) == 0)
-    check("the data before it arrives, the data after it does not",
-          received(peer, 2) == [b"before-delete-0", b"before-delete-1"])
-    third.close()
-
-
 class Failure(Exception):
     pass
 
@@ -236,6 +197,59 @@ def echo_once(c, peer_sock, payload, channel=0x4000):
         raise Failure("ChannelData came back as %r" % frame[:24])
 
 
+def check_pipelined(c, peer, other):
+    """Requests and data in one write, as a busy client sends them: the
+    server relays the data in batches, and must serve each request in its
+    place among them."""
+    third, fourth = peer_socket(), peer_socket()
+    bind, bind_bytes = c.signed(CHANNEL_BIND, [
+        (CHANNEL_NUMBER, struct.pack("!HH", 0x4001, 0)),
+        (XOR_PEER_ADDRESS, xor_address(*third.getsockname(), b""))])
+    permit, permit_bytes = c.signed(CREATE_PERMISSION, [
+        (XOR_PEER_ADDRESS, xor_address(*fourth.getsockname(), b""))])
+    c.write(bind_bytes +
+            b"".join(channel_frame(0x4001, b"after-bind-%d" % i)
+                     for i in range(3)) +
+            send_indication(other.getsockname(), b"sent-0") +
+            permit_bytes +
+            send_indication(fourth.getsockname(), b"to-the-fourth") +
+            channel_frame(0x4000, b"on-the-old-channel") +
+            send_indication(other.getsockname(), b"sent-1"))
+    check("a ChannelBind among data is answered", c.answer(bind) == 0)
+    check("a CreatePermission among data is answered", c.answer(permit) == 0)
+    check("data on a channel bound earlier in the same write arrives, in "
+          "order", received(third, 3) == [b"after-bind-%d" % i
+                                          for i in range(3)])
+    check("Send indications among ChannelData arrive, in order",
+          received(other, 2) == [b"sent-0", b"sent-1"])
+    check("a Send to a peer permitted earlier in the same write arrives",
+          received(fourth, 1) == [b"to-the-fourth"])
+    check("ChannelData to another peer in the same write arrives",
+          received(peer, 1) == [b"on-the-old-channel"])
+    # Send indications and ChannelData to one peer keep their order.
+    bind_channel(c, other.getsockname(), 0x4002)
+    c.write(send_indication(other.getsockname(), b"s0") +
+            channel_frame(0x4002, b"c1") +
+            send_indication(other.getsockname(), b"s2") +
+            channel_frame(0x4002, b"c3"))
+    check("Send indications and ChannelData to one peer keep their order",
+          received(other, 4) == [b"s0", b"c1", b"s2", b"c3"])
+    # More frames in one write than a batch holds (64).
+    c.write(b"".join(channel_frame(0x4000, b"w%03d" % i) for i in range(150)))
+    check("150 frames in one write arrive, in order",
+          received(peer, 150) == [b"w%03d" % i for i in range(150)])
+    refresh, refresh_bytes = c.signed(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    c.write(channel_frame(0x4000, b"before-delete-0") +
+            channel_frame(0x4000, b"before-delete-1") + refresh_bytes +
+            channel_frame(0x4000, b"after-delete"))
+    check("Refresh 0 among data deletes the allocation",
+          c.answer(refresh) == 0)
+    check("the data before it arrives, the data after it does not",
+          received(peer, 2) == [b"before-delete-0", b"before-delete-1"])
+    third.close()
+    fourth.close()
+
+
 def cmd_relay(host, port, user, password, *options):
     cafile = options[1] if len(options) > 1 and options[0] == "tls" else None
     c = StreamClient(host, port, user, password, cafile, "trickle" in options)
@@ -263,12 +277,7 @@ def cmd_relay(host, port, user, password, *options):
     mtype, _, attrs = decode(frame)
     check("a peer datagram comes back as a Data indication",
           mtype == 0x0017 and attrs.get(DATA_ATTR) == b"odd")
-    if "trickle" in options:
-        code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
-        check("Refresh 0 deletes the allocation, the connection stays",
-              code == 0)
-    else:
-        check_pipelined(c, peer, other)
+    check_pipelined(c, peer, other)
     code, _ = c.request(ALLOCATE, [UDP])
     check("a second Allocate on the same connection", code == 0)
     c.close()

@@ -2,8 +2,9 @@
 # TURN over TCP and TLS (RFC 8656 section 3.1): coturn's turnutils_uclient
 # (-t, and -t -S for TLS) in channel and Send-indication modes with several
 # clients, aioice's TCP and TLS client, and the project's stream client
-# (padding, Data indications, Refresh 0 and a new Allocate on one
-# connection, one byte per write) relay through turnpiked to peers on
+# (padding, Data indications, requests among data in single writes,
+# Refresh 0 and a new Allocate on one connection, one byte per write)
+# relay through turnpiked to peers on
 # loopback. The store records each allocation with its transport while
 # the connection lives, and forgets it, quota included, when it closes.
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +40,8 @@ timeout 60 "$PYTHON" "$TESTS_DIR/aioice_client.py" 127.0.0.1 "$TLS_PORT" \
 
 timeout 60 "$PYTHON" "$TESTS_DIR/streamclient.py" relay 127.0.0.1 "$PORT" \
 	alice wonderland || fail "stream client over TCP"
+timeout 60 "$PYTHON" "$TESTS_DIR/streamclient.py" relay 127.0.0.1 "$TLS_PORT" \
+	alice wonderland tls "$WORK/server.pem" || fail "stream client over TLS"
 timeout 60 "$PYTHON" "$TESTS_DIR/streamclient.py" relay 127.0.0.1 "$TLS_PORT" \
 	alice wonderland tls "$WORK/server.pem" trickle || fail "stream client over TLS, one byte per write"
 timeout 60 "$PYTHON" "$TESTS_DIR/streamclient.py" relay 127.0.0.1 "$PORT" \

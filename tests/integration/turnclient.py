@@ -225,6 +225,23 @@ class Client:
             return code, reply
         return code, reply
 
+    def signed(self, method, attrs):
+        """A request with the credentials learnt so far, and its bytes, to
+        send without waiting for what went before it to be answered."""
+        msg = Message(method, REQUEST, list(attrs) + self.credentials())
+        return msg, msg.encode(self.key, sha256=self.userhash)
+
+    def answer(self, msg):
+        """The error code (0: success) and attributes of the answer to
+        msg, skipping anything else that arrives."""
+        while True:
+            reply = self.sock.recv(4096)
+            if reply[0] & 0xC0 == 0x40:
+                continue
+            _, tid, attrs = decode(reply)
+            if tid == msg.tid:
+                return error_code(attrs), attrs
+
     def allocate(self, extra=()):
         code, reply = self.request(
             ALLOCATE, [(REQUESTED_TRANSPORT, b"\x11\0\0\0")] + list(extra))
@@ -366,9 +383,44 @@ def check_allocation_lifecycle(host, port, user, password, other_user):
     code, _ = c.request(CHANNEL_BIND, [(CHANNEL_NUMBER, b"\x40\x02\0\0"),
                                        (XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b""))])
     expect("binding the same peer to a second channel", code, 400)
-    code, reply = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
-    expect("Refresh with LIFETIME 0", code, 0)
+    # RFC 8489 section 6.3.2: an indication with an unknown
+    # comprehension-required attribute is discarded.
+    c.send(Message(SEND, INDICATION, [
+        (XOR_PEER_ADDRESS, xor_address("127.0.0.1", peer_port, b"")),
+        (DATA_ATTR, b"unknown attribute"), (0x7FF0, b"what")]))
+    try:
+        got = peer.recv(100)
+        raise Failure("a Send with an unknown attribute arrived: %r" % got)
+    except socket.timeout:
+        print("ok: a Send with an unknown comprehension-required attribute "
+              "is dropped")
+    # Requests and data back to back, without waiting for answers: the
+    # worker reads them in batches and must serve each in its place.
+    other = peer_socket()
+    other_address = xor_address(*other.getsockname(), b"")
+    permit, permit_bytes = c.signed(CREATE_PERMISSION,
+                                    [(XOR_PEER_ADDRESS, other_address)])
+    refresh, refresh_bytes = c.signed(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    for data in (permit_bytes,
+                 Message(SEND, INDICATION, [(XOR_PEER_ADDRESS, other_address),
+                                            (DATA_ATTR, b"right behind")]).encode(),
+                 struct.pack("!HH", 0x4001, 6) + b"before\0\0",
+                 refresh_bytes,
+                 struct.pack("!HH", 0x4001, 5) + b"after\0\0\0"):
+        c.sock.sendto(data, c.server)
+    expect("CreatePermission sent ahead of data", c.answer(permit)[0], 0)
+    expect("a Send right behind its CreatePermission arrives",
+           other.recv(100), b"right behind")
+    code, reply = c.answer(refresh)
+    expect("Refresh with LIFETIME 0 among data", code, 0)
     expect("it answers LIFETIME 0", reply.get(LIFETIME), b"\0\0\0\0")
+    expect("the data before Refresh 0 arrives", peer.recv(100), b"before")
+    try:
+        got = peer.recv(100)
+        raise Failure("data after Refresh 0 arrived: %r" % got)
+    except socket.timeout:
+        print("ok: the data after Refresh 0 is not relayed")
+    other.close()
     code, _ = c.request(REFRESH, [])
     expect("Refresh after delete", code, 437)
     peer.close()
@@ -716,10 +768,17 @@ def cmd_bindorder(host, port, user, password, rounds="48"):
     success never comes (a drop) counts as lost, not as a failure."""
     answered = lost = 0
     c = None
+    # An allocation's peers stay open while it lives: a closed one's port
+    # could come back as a later round's peer, already bound to another
+    # channel (400).
+    peers = []
     for r in range(int(rounds)):
         if r % 12 == 0:
             if c is not None:
                 c.close()
+            for old in peers:
+                old.close()
+            peers = []
             c = Client(host, port, user, password)
             code, reply = c.allocate()
             if code != 0:
@@ -727,6 +786,7 @@ def cmd_bindorder(host, port, user, password, rounds="48"):
                 return 1
             relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
         peer = peer_socket()
+        peers.append(peer)
         peer_addr = peer.getsockname()
         xpeer = xor_address(peer_addr[0], peer_addr[1], b"")
         code, _ = c.request(CREATE_PERMISSION, [(XOR_PEER_ADDRESS, xpeer)])
@@ -753,7 +813,8 @@ def cmd_bindorder(host, port, user, password, rounds="48"):
                 if tid == msg.tid:
                     break
             if mtype != msg_type(CHANNEL_BIND, SUCCESS):
-                print("FAIL: ChannelBind got %s" % error_code(attrs))
+                print("FAIL: ChannelBind got %s (round %d)"
+                      % (error_code(attrs), r))
                 return 1
             if early:
                 print("FAIL: ChannelData on channel 0x%04x before the "
@@ -762,7 +823,6 @@ def cmd_bindorder(host, port, user, password, rounds="48"):
             answered += 1
         except socket.timeout:
             lost += 1
-        peer.close()
         # The rest of the burst.
         c.sock.settimeout(0.05)
         try:
@@ -770,6 +830,8 @@ def cmd_bindorder(host, port, user, password, rounds="48"):
                 c.sock.recv(4096)
         except socket.timeout:
             pass
+    for old in peers:
+        old.close()
     print("%d ChannelBinds answered before any data on their channel, "
           "%d lost, of %s" % (answered, lost, rounds))
     if lost * 2 > int(rounds):
