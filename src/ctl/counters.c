@@ -3,7 +3,8 @@
  * since turnpiked started, as the master published them in its snapshot:
  * what was relayed, and what was dropped or refused and why. As text, as
  * JSON, or in Prometheus's text exposition format (version 0.0.4), for
- * node_exporter's textfile collector or any scraper that runs a command.
+ * node_exporter's textfile collector, a scraper that runs a command, or
+ * over HTTP (serve.c).
  */
 #include "config.h"
 
@@ -96,29 +97,31 @@ static uint64_t rate_outcome(const struct store_rate_counters *c, size_t o)
 	return o == 0 ? c->passed : o == 1 ? c->delayed : c->dropped;
 }
 
-static void print_rate_limits(const struct store_status *s)
+static void print_rate_limits(FILE *out, const struct store_status *s)
 {
 	struct store_status_worker total;
 
 	ctl_status_total(s, &total);
 	for (size_t o = 0; o < sizeof(rate_outcomes) / sizeof(rate_outcomes[0]);
 	     o++) {
-		printf("# HELP turnpike_rate_limit_%s_total %s\n"
-		       "# TYPE turnpike_rate_limit_%s_total counter\n",
-		       rate_outcomes[o].name, rate_outcomes[o].help,
-		       rate_outcomes[o].name);
+		fprintf(out,
+		        "# HELP turnpike_rate_limit_%s_total %s\n"
+		        "# TYPE turnpike_rate_limit_%s_total counter\n",
+		        rate_outcomes[o].name, rate_outcomes[o].help,
+		        rate_outcomes[o].name);
 		for (int level = 0; level < STORE_RATE_LEVELS; level++)
-			printf("turnpike_rate_limit_%s_total{level=\"%s\"} "
-			       "%" PRIu64 "\n",
-			       rate_outcomes[o].name,
-			       ctl_rate_level_names[level],
-			       rate_outcome(&total.rate[level], o));
+			fprintf(out,
+			        "turnpike_rate_limit_%s_total{level=\"%s\"} "
+			        "%" PRIu64 "\n",
+			        rate_outcomes[o].name,
+			        ctl_rate_level_names[level],
+			        rate_outcome(&total.rate[level], o));
 	}
 }
 
 /* A counter's name ends in _total, as Prometheus's naming rules ask. A
  * counter this turnpikectl does not know (a newer master's) is untyped. */
-static void print_prometheus(const struct store_status *s)
+void ctl_prometheus_write(FILE *out, const struct store_status *s)
 {
 	for (uint32_t i = 0; i < s->counter_count; i++) {
 		const char *name = s->counters[i].name;
@@ -129,16 +132,18 @@ static void print_prometheus(const struct store_status *s)
 		if (!plain_name(name))
 			continue;
 		if (help != NULL)
-			printf("# HELP turnpike_%s%s %s\n", name, suffix, help);
-		printf("# TYPE turnpike_%s%s %s\n", name, suffix,
-		       help == NULL ? "untyped"
-		       : gauge      ? "gauge"
-		                    : "counter");
-		printf("turnpike_%s%s %" PRIu64 "\n", name, suffix,
-		       s->counters[i].value);
+			fprintf(out, "# HELP turnpike_%s%s %s\n", name, suffix,
+			        help);
+		fprintf(out, "# TYPE turnpike_%s%s %s\n", name, suffix,
+		        help == NULL ? "untyped"
+		        : gauge      ? "gauge"
+		                     : "counter");
+		fprintf(out, "turnpike_%s%s %" PRIu64 "\n", name, suffix,
+		        s->counters[i].value);
 	}
-	print_rate_limits(s);
-	printf(
+	print_rate_limits(out, s);
+	fprintf(
+	    out,
 	    "# HELP turnpike_snapshot_time_seconds when the master published "
 	    "these figures (Unix time)\n"
 	    "# TYPE turnpike_snapshot_time_seconds gauge\n"
@@ -154,7 +159,7 @@ static int show_counters(const struct ctl *ctl, const struct store_status *s)
 	if (ctl->json)
 		print_json(s);
 	else if (ctl->prometheus)
-		print_prometheus(s);
+		ctl_prometheus_write(stdout, s);
 	else
 		print_text(s);
 	return CTL_EXIT_OK;

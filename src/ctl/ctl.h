@@ -40,10 +40,11 @@ struct ctl {
 	char conf_error[512];
 	char *state_dir, *pid_file; /* owned */
 	bool json;
-	bool prometheus;  /* counters --prometheus */
-	const char *user; /* allocations --user */
-	long ttl;         /* credentials --ttl; 0 = not given */
-	char **args;      /* the command and its operands */
+	bool prometheus;    /* counters --prometheus */
+	const char *listen; /* serve-metrics --listen */
+	const char *user;   /* allocations --user */
+	long ttl;           /* credentials --ttl; 0 = not given */
+	char **args;        /* the command and its operands */
 	int arg_count;
 };
 
@@ -95,6 +96,12 @@ int ctl_cmd_allocations(struct ctl *ctl);
 
 /* counters.c */
 int ctl_cmd_counters(struct ctl *ctl);
+/* The counters in Prometheus's text exposition format (0.0.4). */
+void ctl_prometheus_write(FILE *out, const struct store_status *status);
+
+/* serve.c: the same over HTTP until SIGTERM or SIGINT. */
+#define CTL_METRICS_LISTEN "127.0.0.1:9645"
+int ctl_cmd_serve_metrics(struct ctl *ctl);
 
 /* users.c */
 int ctl_cmd_users(struct ctl *ctl);

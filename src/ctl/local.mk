@@ -7,6 +7,7 @@ turnpikectl_SOURCES = \
 	src/ctl/control.c \
 	src/ctl/status.c \
 	src/ctl/counters.c \
+	src/ctl/serve.c \
 	src/ctl/users.c \
 	src/ctl/credentials.c \
 	src/ctl/json.c

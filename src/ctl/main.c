@@ -25,6 +25,7 @@ struct command {
 static const struct command commands[] = {
     {"status", ctl_cmd_status, false, false},
     {"counters", ctl_cmd_counters, false, false},
+    {"serve-metrics", ctl_cmd_serve_metrics, false, false},
     {"allocations", ctl_cmd_allocations, false, false},
     {"users", ctl_cmd_users, true, false},
     {"quota", ctl_cmd_quota, true, false},
@@ -40,6 +41,7 @@ static void usage(FILE *out)
 	        "commands:\n"
 	        "  status\n"
 	        "  counters [--prometheus]\n"
+	        "  serve-metrics [--listen host:port]\n"
 	        "  allocations [--user name]\n"
 	        "  users add|passwd|del name\n"
 	        "  users list\n"
@@ -123,6 +125,7 @@ static int parse_options(int argc, char **argv, struct ctl *ctl)
 	    {"config", required_argument, NULL, 'c'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"prometheus", no_argument, NULL, 'p'},
+	    {"listen", required_argument, NULL, 'l'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"ttl", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
@@ -142,6 +145,9 @@ static int parse_options(int argc, char **argv, struct ctl *ctl)
 			break;
 		case 'p':
 			ctl->prometheus = true;
+			break;
+		case 'l':
+			ctl->listen = optarg;
 			break;
 		case 'u':
 			ctl->user = optarg;
@@ -187,6 +193,10 @@ static int check_command_options(const struct ctl *ctl)
 		return ctl_usage_error("--ttl goes with credentials only");
 	if (ctl->prometheus && strcmp(ctl->args[0], "counters") != 0)
 		return ctl_usage_error("--prometheus goes with counters only");
+	if (ctl->listen != NULL && strcmp(ctl->args[0], "serve-metrics") != 0)
+		return ctl_usage_error("--listen goes with serve-metrics only");
+	if (ctl->json && strcmp(ctl->args[0], "serve-metrics") == 0)
+		return ctl_usage_error("serve-metrics takes no --json");
 	if (ctl->prometheus && ctl->json)
 		return ctl_usage_error("--prometheus or --json, not both");
 	return CTL_EXIT_OK;

@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/integration/bench_smoke.sh \
 	tests/integration/flood_fairness.sh \
 	tests/integration/ctl.sh \
+	tests/integration/serve_metrics.sh \
 	tests/integration/store_users.sh \
 	tests/integration/reload.sh \
 	tests/integration/rate_limits.sh \
