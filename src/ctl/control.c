@@ -145,12 +145,17 @@ static int find_status(const struct ctl *ctl, struct store *store,
 		return ctl_error("out of memory");
 	for (i = 0; i < FIRST_STATUS_POLLS; i++) {
 		err = store_status_get(store, master->status);
-		if (err != 0 && err != ENOENT)
+		if (err != 0 && err != ENOENT) {
+			free(master->status);
+			master->status = NULL;
 			return ctl_error("state directory %s: %s",
 			                 ctl->state_dir, store_strerror(err));
+		}
 		if (err == 0 && fresh_for(master->status, master->pid))
 			return CTL_EXIT_OK;
-		if (!process_alive(master->pid))
+		/* A server answers at once; a command may wait for a master
+		 * that has just started. */
+		if (ctl->snapshot_no_wait || !process_alive(master->pid))
 			break;
 		pause_briefly();
 	}

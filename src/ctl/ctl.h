@@ -40,11 +40,12 @@ struct ctl {
 	char conf_error[512];
 	char *state_dir, *pid_file; /* owned */
 	bool json;
-	bool prometheus;    /* counters --prometheus */
-	const char *listen; /* serve-metrics --listen */
-	const char *user;   /* allocations --user */
-	long ttl;           /* credentials --ttl; 0 = not given */
-	char **args;        /* the command and its operands */
+	bool prometheus;       /* counters --prometheus */
+	const char *listen;    /* serve-metrics --listen */
+	bool snapshot_no_wait; /* not even for a master just started */
+	const char *user;      /* allocations --user */
+	long ttl;              /* credentials --ttl; 0 = not given */
+	char **args;           /* the command and its operands */
 	int arg_count;
 };
 

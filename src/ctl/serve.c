@@ -5,130 +5,323 @@
  * workers never parse HTTP from the network, and a scrape reads the same
  * snapshot in the store that every other turnpikectl command reads.
  *
- * GET or HEAD /metrics: 200 and the figures; 503 and the reason when
- * turnpiked is not running (Prometheus then records the target down).
- * Any other path is 404, any other method 405. Loopback by default.
+ * A scraper needs one request per connection, so that is all this
+ * serves (RFC 9112 §9.6, "Connection: close"): a request line and headers
+ * within SERVE_REQUEST_MAX bytes, one answer, then the close, all within
+ * SERVE_DEADLINE_SECONDS of the accept. What a client sends after its request
+ * is not read, so nothing a client does queues more than one answer, and at
+ * most SERVE_CONNECTIONS_MAX connections are open: a client that sends
+ * slowly, pipelines or never reads costs a bounded slot for a bounded
+ * time. libevent's evhttp keeps connections alive, queues an answer per
+ * pipelined request and has no connection cap, hence this.
+ *
+ * GET /metrics: 200 and the figures; 503 and the reason when turnpiked is
+ * not running (Prometheus then records the target down). Another path
+ * is 404, another method 405, a request that does not parse 400, one
+ * too long 431. Loopback by default.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
+#include <event2/listener.h>
 
 #include "ctl.h"
 
-#define SERVE_HEADERS_MAX     8192
-#define SERVE_TIMEOUT_SECONDS 10
+#define SERVE_REQUEST_MAX      8192
+#define SERVE_DEADLINE_SECONDS 5
+#define SERVE_CONNECTIONS_MAX  32
+#define SERVE_BACKLOG          16
+/* After accept() failed for want of descriptors, listen again in a
+ * second rather than spin on a ready listener. */
+#define SERVE_ACCEPT_PAUSE_SECONDS 1
 
-/* "HOST:PORT" or "[IPV6]:PORT" into host (in place) and port. */
-static int split_listen(char *text, char **host, uint16_t *port)
+struct server {
+	struct ctl *ctl;
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *resume; /* the accept pause */
+	unsigned connections;
+};
+
+struct connection {
+	struct server *server;
+	struct bufferevent *bev;
+	struct event *deadline;
+	bool answered;
+};
+
+/* "HOST:PORT" or "[IPV6]:PORT" into host (in place) and port: a decimal
+ * port of 1-65535 and nothing else. */
+static int split_listen(char *text, char **host, const char **port)
 {
-	char *colon = strrchr(text, ':'), *end;
+	char *colon = strrchr(text, ':');
 	unsigned long value;
+	size_t length;
 
-	if (colon == NULL || colon == text)
+	if (colon == NULL || colon == text || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5)
+		return EINVAL;
+	value = strtoul(colon + 1, NULL, 10);
+	if (value == 0 || value > 65535)
 		return EINVAL;
 	*colon = '\0';
-	errno = 0;
-	value = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || value == 0 ||
-	    value > 65535)
-		return EINVAL;
-	*port = (uint16_t)value;
+	*port = colon + 1;
 	*host = text;
+	length = strlen(text);
 	if (text[0] == '[') {
-		size_t length = strlen(text);
-
 		if (length < 3 || text[length - 1] != ']')
 			return EINVAL;
 		text[length - 1] = '\0';
 		*host = text + 1;
+		if (strchr(*host, ':') == NULL || strpbrk(*host, "[]") != NULL)
+			return EINVAL;
+	} else if (strpbrk(text, ":[]") != NULL) {
+		return EINVAL; /* an IPv6 address goes in brackets */
 	}
 	return 0;
 }
 
-static void reply_text(struct evhttp_request *request, int code,
-                       const char *reason, const char *text)
+static void connection_free(struct connection *c)
 {
-	struct evbuffer *body = evbuffer_new();
-
-	evhttp_add_header(evhttp_request_get_output_headers(request),
-	                  "Content-Type", "text/plain; charset=utf-8");
-	if (body != NULL)
-		evbuffer_add_printf(body, "%s\n", text);
-	evhttp_send_reply(request, code, reason, body);
-	if (body != NULL)
-		evbuffer_free(body);
+	c->server->connections--;
+	event_free(c->deadline);
+	bufferevent_free(c->bev);
+	free(c);
 }
 
-/* The figures as `counters --prometheus` prints them, into body. */
-static int render(const struct store_status *status, struct evbuffer *body)
+/* Queues the one answer and stops reading; the connection closes once the
+ * answer has left (on_written) or at the deadline. */
+static void answer(struct connection *c, int code, const char *reason,
+                   const char *content_type, const char *extra_headers,
+                   const char *body, size_t length)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&text, &size);
-	int rc;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	if (out == NULL)
-		return ENOMEM;
-	ctl_prometheus_write(out, status);
-	rc = fclose(out) == 0 ? 0 : ENOMEM;
-	if (rc == 0 && evbuffer_add(body, text, size) != 0)
-		rc = ENOMEM;
-	free(text);
-	return rc;
+	c->answered = true;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(out,
+	                    "HTTP/1.1 %d %s\r\n"
+	                    "Content-Type: %s\r\n"
+	                    "Content-Length: %zu\r\n"
+	                    "%s"
+	                    "Connection: close\r\n\r\n",
+	                    code, reason, content_type, length, extra_headers);
+	evbuffer_add(out, body, length);
 }
 
-static void on_metrics(struct evhttp_request *request, void *arg)
+static void answer_text(struct connection *c, int code, const char *reason,
+                        const char *extra_headers, const char *text)
 {
-	const struct ctl *ctl = arg;
+	char body[600];
+	int n = snprintf(body, sizeof(body), "%s\n", text);
+
+	answer(c, code, reason, "text/plain; charset=utf-8", extra_headers,
+	       body,
+	       n < 0                      ? 0
+	       : (size_t)n < sizeof(body) ? (size_t)n
+	                                  : sizeof(body) - 1);
+}
+
+static void answer_metrics(struct connection *c)
+{
 	struct ctl_master master;
 	struct store *store;
-	struct evbuffer *body;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out;
 	int rc;
 
-	rc = ctl_master_find(ctl, &store, &master);
+	rc = ctl_master_find(c->server->ctl, &store, &master);
 	if (rc == CTL_EXIT_NOT_RUNNING) {
-		reply_text(request, 503, "Service Unavailable", master.why);
+		answer_text(c, 503, "Service Unavailable", "", master.why);
 		ctl_master_release(&master);
 		return;
 	}
 	if (rc != CTL_EXIT_OK) {
-		reply_text(request, 503, "Service Unavailable",
-		           "cannot read turnpiked's state (see turnpikectl's "
-		           "standard error)");
+		answer_text(c, 503, "Service Unavailable", "",
+		            "cannot read turnpiked's state (see turnpikectl's "
+		            "standard error)");
 		return;
 	}
-	body = evbuffer_new();
-	if (master.status->counter_count == 0)
-		reply_text(request, 503, "Service Unavailable",
-		           "the running turnpiked publishes no counters "
-		           "(restart it to run this version)");
-	else if (body == NULL || render(master.status, body) != 0)
-		reply_text(request, 500, "Internal Server Error",
-		           "out of memory");
-	else {
-		evhttp_add_header(evhttp_request_get_output_headers(request),
-		                  "Content-Type",
-		                  "text/plain; version=0.0.4; charset=utf-8");
-		evhttp_send_reply(request, 200, "OK", body);
+	if (master.status->counter_count == 0) {
+		answer_text(c, 503, "Service Unavailable", "",
+		            "the running turnpiked publishes no counters "
+		            "(restart it to run this version)");
+	} else if ((out = open_memstream(&text, &size)) == NULL) {
+		answer_text(c, 500, "Internal Server Error", "",
+		            "out of memory");
+	} else {
+		ctl_prometheus_write(out, master.status);
+		if (fclose(out) != 0)
+			answer_text(c, 500, "Internal Server Error", "",
+			            "out of memory");
+		else
+			answer(c, 200, "OK",
+			       "text/plain; version=0.0.4; charset=utf-8", "",
+			       text, size);
+		free(text);
 	}
-	if (body != NULL)
-		evbuffer_free(body);
 	ctl_master_release(&master);
 	store_close(store);
 }
 
-static void on_other(struct evhttp_request *request, void *arg)
+/* The request line, "METHOD TARGET HTTP/1.x", once the headers are in. */
+static void serve_request(struct connection *c, char *line)
 {
+	char *method = line, *target, *version, *query;
+
+	target = strchr(method, ' ');
+	version = target != NULL ? strchr(target + 1, ' ') : NULL;
+	if (version == NULL || strncmp(version + 1, "HTTP/1.", 7) != 0 ||
+	    strchr(version + 1, ' ') != NULL) {
+		answer_text(c, 400, "Bad Request", "", "not an HTTP/1 request");
+		return;
+	}
+	*target++ = '\0';
+	*version = '\0';
+	if ((query = strchr(target, '?')) != NULL)
+		*query = '\0';
+	if (strcmp(method, "GET") != 0)
+		answer_text(c, 405, "Method Not Allowed", "Allow: GET\r\n",
+		            "only GET");
+	else if (strcmp(target, "/metrics") != 0)
+		answer_text(c, 404, "Not Found", "",
+		            "turnpike serves /metrics");
+	else
+		answer_metrics(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct connection *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end;
+	char *line;
+
+	if (c->answered)
+		return;
+	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0) {
+		/* The read watermark stops reading at the bound. */
+		if (evbuffer_get_length(in) >= SERVE_REQUEST_MAX)
+			answer_text(c, 431, "Request Header Fields Too Large",
+			            "", "request too long");
+		return;
+	}
+	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF_STRICT);
+	if (line == NULL) {
+		answer_text(c, 400, "Bad Request", "", "no request line");
+		return;
+	}
+	serve_request(c, line);
+	free(line);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	connection_free(arg); /* EOF, error: nothing more to do */
+}
+
+/* After the answer: whatever the client still sends is read and dropped
+ * until it closes or the deadline comes. */
+static void on_drain(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
 	(void)arg;
-	reply_text(request, 404, "Not Found", "turnpike serves /metrics");
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* The answer has left. Closing with unread input would make the kernel
+ * reset the connection, and the client might lose the answer (a 431 to
+ * a request still being sent): the write side closes, then the rest is
+ * drained (a lingering close, RFC 9112 §9.6). */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+	struct connection *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (!c->answered)
+		return;
+	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_setcb(bev, on_drain, NULL, on_event, c);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	connection_free(arg);
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
+                      struct sockaddr *address, int length, void *arg)
+{
+	struct server *server = arg;
+	struct timeval deadline = {SERVE_DEADLINE_SECONDS, 0};
+	struct connection *c;
+
+	(void)listener;
+	(void)address;
+	(void)length;
+	if (server->connections >= SERVE_CONNECTIONS_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->server = server;
+	c->bev =
+	    bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(server->base, on_deadline, c);
+	if (c->bev == NULL || c->deadline == NULL ||
+	    evtimer_add(c->deadline, &deadline) != 0) {
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		free(c);
+		return;
+	}
+	server->connections++;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVE_REQUEST_MAX);
+	bufferevent_setcb(c->bev, on_read, on_written, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(((struct server *)arg)->listener);
+}
+
+/* accept() failed (out of descriptors, mostly): pause, do not spin. */
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	struct server *server = arg;
+	struct timeval pause = {SERVE_ACCEPT_PAUSE_SECONDS, 0};
+
+	evconnlistener_disable(listener);
+	evtimer_add(server->resume, &pause);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -138,40 +331,43 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* The server on base, bound to host and port; on failure says why. */
-static struct evhttp *start(struct event_base *base, struct ctl *ctl,
-                            const char *host, uint16_t port)
+/* The listener on host and port; on failure says why. */
+static int start(struct server *server, const char *host, const char *port)
 {
-	struct evhttp *http = evhttp_new(base);
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *found;
+	int err;
 
-	if (http == NULL) {
-		ctl_error("out of memory");
-		return NULL;
-	}
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(http, SERVE_HEADERS_MAX);
-	evhttp_set_max_body_size(http, 0);
-	evhttp_set_timeout(http, SERVE_TIMEOUT_SECONDS);
-	evhttp_set_cb(http, "/metrics", on_metrics, ctl);
-	evhttp_set_gencb(http, on_other, NULL);
-	if (evhttp_bind_socket_with_handle(http, host, port) == NULL) {
-		ctl_error("cannot listen on %s port %u: %s", host, port,
-		          strerror(errno));
-		evhttp_free(http);
-		return NULL;
-	}
-	return http;
+	err = getaddrinfo(host, port, &hints, &found);
+	if (err != 0)
+		return ctl_error("cannot listen on %s port %s: %s", host, port,
+		                 gai_strerror(err));
+	server->listener = evconnlistener_new_bind(
+	    server->base, on_accept, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    SERVE_BACKLOG, found->ai_addr, (int)found->ai_addrlen);
+	err = errno;
+	freeaddrinfo(found);
+	if (server->listener == NULL)
+		return ctl_error("cannot listen on %s port %s: %s", host, port,
+		                 strerror(err));
+	evconnlistener_set_error_cb(server->listener, on_accept_error);
+	return CTL_EXIT_OK;
 }
 
 int ctl_cmd_serve_metrics(struct ctl *ctl)
 {
-	char *listen =
-	    strdup(ctl->listen != NULL ? ctl->listen : CTL_METRICS_LISTEN);
+	const char *wanted =
+	    ctl->listen != NULL ? ctl->listen : CTL_METRICS_LISTEN;
+	char *listen = strdup(wanted);
+	struct server server = {.ctl = ctl};
 	struct event *stop[2] = {NULL, NULL};
-	struct event_base *base = NULL;
-	struct evhttp *http = NULL;
+	const char *port;
 	char *host;
-	uint16_t port;
 	int rc = CTL_EXIT_ERROR;
 
 	if (ctl->arg_count != 1) {
@@ -181,36 +377,50 @@ int ctl_cmd_serve_metrics(struct ctl *ctl)
 	if (listen == NULL)
 		return ctl_error("out of memory");
 	if (split_listen(listen, &host, &port) != 0) {
-		rc = ctl_usage_error("--listen wants HOST:PORT or [IPV6]:PORT, "
-		                     "not '%s'",
-		                     ctl->listen);
+		rc = ctl_usage_error("--listen wants HOST:PORT or [IPV6]:PORT "
+		                     "(port 1-65535), not '%s'",
+		                     wanted);
 		goto out;
 	}
-	/* A scraper that goes away mid-reply is not a reason to die. */
+	/* A scrape reads what is there: no waiting for a first snapshot
+	 * while the scraper waits. */
+	ctl->snapshot_no_wait = true;
+	/* A scraper that goes away mid-answer is not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	base = event_base_new();
-	if (base == NULL || (http = start(base, ctl, host, port)) == NULL)
+	server.base = event_base_new();
+	if (server.base == NULL ||
+	    (server.resume = evtimer_new(server.base, on_resume, &server)) ==
+	        NULL) {
+		ctl_error("out of memory");
 		goto out;
-	stop[0] = evsignal_new(base, SIGTERM, on_stop, base);
-	stop[1] = evsignal_new(base, SIGINT, on_stop, base);
+	}
+	if ((rc = start(&server, host, port)) != CTL_EXIT_OK)
+		goto out;
+	rc = CTL_EXIT_ERROR;
+	stop[0] = evsignal_new(server.base, SIGTERM, on_stop, server.base);
+	stop[1] = evsignal_new(server.base, SIGINT, on_stop, server.base);
 	if (stop[0] == NULL || stop[1] == NULL ||
 	    event_add(stop[0], NULL) != 0 || event_add(stop[1], NULL) != 0) {
 		ctl_error("cannot watch for SIGTERM and SIGINT");
 		goto out;
 	}
-	printf("turnpikectl: serving http://%s%s%s:%u/metrics\n",
+	printf("turnpikectl: serving http://%s%s%s:%s/metrics\n",
 	       strchr(host, ':') != NULL ? "[" : "", host,
 	       strchr(host, ':') != NULL ? "]" : "", port);
 	fflush(stdout);
-	rc = event_base_dispatch(base) == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+	rc = event_base_dispatch(server.base) == 0 ? CTL_EXIT_OK
+	                                           : CTL_EXIT_ERROR;
 out:
 	for (size_t i = 0; i < 2; i++)
 		if (stop[i] != NULL)
 			event_free(stop[i]);
-	if (http != NULL)
-		evhttp_free(http);
-	if (base != NULL)
-		event_base_free(base);
+	if (server.listener != NULL)
+		evconnlistener_free(server.listener);
+	if (server.resume != NULL)
+		event_free(server.resume);
+	/* Connections still open at the stop go with the process. */
+	if (server.base != NULL)
+		event_base_free(server.base);
 	free(listen);
 	return rc;
 }

@@ -1,10 +1,14 @@
 #!/bin/sh
 # turnpikectl serve-metrics: the counters over HTTP for Prometheus, read
-# by the Prometheus client's own parser. The families are those of
-# `counters --prometheus`; a Binding moves rx_datagrams in the next scrape;
-# other paths are 404, other methods refused; with turnpiked gone a scrape
-# is 503 with the reason; SIGTERM ends the server with status 0. A bad or
-# busy --listen, and --listen with another command, are refused.
+# by the Prometheus client's own parser: the samples of
+# `counters --prometheus`, over IPv4 and IPv6; a Binding moves
+# rx_datagrams in the next scrape. One request per connection: pipelined
+# requests get one answer and the close; a request that never ends, or
+# one over 8 KiB, is cut off; idle connections past the cap are refused
+# and all of them go at the deadline, after which scrapes work again.
+# Other paths 404, other methods 405; with turnpiked gone 503 with the
+# reason; SIGTERM ends the server with status 0. A bad or busy --listen,
+# and --listen with another command, are refused.
 . "$(dirname "$0")/lib.sh"
 
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
@@ -32,8 +36,11 @@ import http.client, sys
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
 c.request(sys.argv[3], sys.argv[2])
 r = c.getresponse()
-print(r.status, r.getheader("Content-Type"))
-sys.stdout.write(r.read().decode())
+try:
+    print(r.status, r.getheader("Content-Type"))
+    sys.stdout.write(r.read().decode())
+except BrokenPipeError:  # a reader that wanted the status line only
+    pass
 PY
 }
 
@@ -56,13 +63,17 @@ def families(path, skip_first_line):
 served = families(sys.argv[1], True)
 printed = families(sys.argv[2], False)
 assert set(served) == set(printed), set(served) ^ set(printed)
+for name, family in served.items():
+    assert family.type == printed[name].type, name
+    if name != "turnpike_snapshot_time_seconds":
+        assert family.samples == printed[name].samples, (name, family.samples)
 assert served["turnpike_rx_datagrams"].type == "counter"
 assert served["turnpike_allocations_live"].type == "gauge"
 levels = {s.labels["level"] for s in
           served["turnpike_rate_limit_passed"].samples}
 assert levels == {"allocation", "user", "server"}, levels
 PY
-echo "ok: a scrape has the families of counters --prometheus"
+echo "ok: a scrape has the samples of counters --prometheus"
 
 # rx_datagrams moves with traffic (the snapshot is published once a
 # second).
@@ -76,10 +87,95 @@ wait_until 5 moved || fail "rx_datagrams did not move: $before, then $(rx)"
 echo "ok: a scrape after a Binding counts it"
 
 [ "$(scrape /other | head -n 1 | cut -d' ' -f1)" = 404 ] || fail "/other: $(scrape /other)"
-status=$(scrape /metrics POST | head -n 1 | cut -d' ' -f1)
-[ "$status" -ge 400 ] && [ "$status" -lt 600 ] || fail "POST /metrics: $status"
-[ "$(scrape /metrics HEAD | head -n 1 | cut -d' ' -f1)" = 200 ] || fail "HEAD /metrics"
-echo "ok: 404 for other paths, POST refused ($status), HEAD answered"
+for method in POST HEAD PUT; do
+	[ "$(scrape /metrics $method | head -n 1 | cut -d' ' -f1)" = 405 ] ||
+		fail "$method /metrics: $(scrape /metrics $method | head -n 1)"
+done
+echo "ok: 404 for other paths, 405 for POST, HEAD and PUT"
+
+# Clients that misbehave, on raw sockets.
+"$PYTHON" - "$HTTP_PORT" <<'PY' || fail "misbehaving clients"
+import socket, sys, time
+port = int(sys.argv[1])
+
+def connect():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return s
+
+def read_all(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+# Two requests in one write: one answer, then the close.
+s = connect()
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+got = read_all(s)
+assert got.count(b"HTTP/1.1 ") == 1, got[:200]
+assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+print("ok: pipelined requests get one answer and the close")
+
+# Over 8 KiB of headers: 431.
+s = connect()
+s.sendall(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 9000)
+got = read_all(s)
+assert got.startswith(b"HTTP/1.1 431 "), got[:200]
+print("ok: a request over 8 KiB is refused (431)")
+
+# A request that never ends is closed at the deadline (5 s), unanswered.
+s = connect()
+s.sendall(b"GET /metrics HTTP/1.1\r\n")
+start = time.monotonic()
+got = read_all(s)
+took = time.monotonic() - start
+assert got == b"" and 3 < took < 9, (got[:100], took)
+print("ok: a request that never ends is closed after %.1f s" % took)
+
+# 40 idle connections: past 32 they are closed at once; at the deadline
+# all go, and a scrape works again.
+idle = [connect() for _ in range(40)]
+time.sleep(0.5)
+refused = 0
+for s in idle:
+    s.settimeout(0.2)
+    try:
+        if s.recv(1) == b"":
+            refused += 1
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        refused += 1
+assert refused >= 8, refused
+time.sleep(6)
+s = connect()
+s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+got = read_all(s)
+assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+print("ok: %d of 40 idle connections refused at once, a scrape works "
+      "after the deadline" % refused)
+PY
+# Over IPv6 on ::1, when the host has it.
+if "$PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	V6_PORT=$(other_port "$HTTP_PORT")
+	"$TURNPIKECTL" -c "$CONF" serve-metrics --listen "[::1]:$V6_PORT" \
+		>"$WORK/v6.out" 2>"$WORK/v6.err" &
+	V6_PID=$!
+	wait_for_line "$WORK/v6.out" "serving http://\[::1\]:$V6_PORT/metrics" ||
+		fail "serve-metrics on [::1]: $(cat "$WORK/v6.out" "$WORK/v6.err")"
+	"$PYTHON" - "$V6_PORT" <<'PY' || fail "a scrape over IPv6"
+import http.client, sys
+c = http.client.HTTPConnection("::1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/metrics")
+r = c.getresponse()
+assert r.status == 200 and b"turnpike_rx_datagrams_total" in r.read()
+PY
+	kill -TERM "$V6_PID"
+	wait "$V6_PID" || fail "serve-metrics on [::1] did not exit 0"
+	echo "ok: a scrape over IPv6"
+fi
 
 # A second server on the same port, a bad --listen, --listen elsewhere.
 rc=0
@@ -87,7 +183,8 @@ rc=0
 	>/dev/null 2>"$WORK/busy.err" || rc=$?
 [ "$rc" = 1 ] && grep -q "cannot listen on 127.0.0.1 port $HTTP_PORT" "$WORK/busy.err" ||
 	fail "a busy port: exit $rc, $(cat "$WORK/busy.err")"
-for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 ':80' '[::1:80' 127.0.0.1:x; do
+for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 ':80' '[::1:80' 127.0.0.1:x \
+	'::1:80' '127.0.0.1: 80' '127.0.0.1:+80' '[127.0.0.1]:80' '[::1]]:80'; do
 	rc=0
 	"$TURNPIKECTL" -c "$CONF" serve-metrics --listen "$bad" >/dev/null 2>"$WORK/bad.err" || rc=$?
 	[ "$rc" = 2 ] && grep -q -- "--listen wants" "$WORK/bad.err" ||
@@ -104,7 +201,7 @@ wait "$TURNPIKED_PID" 2>/dev/null || true
 TURNPIKED_PID=
 scrape >"$WORK/down"
 head -n 1 "$WORK/down" | grep -q '^503 ' || fail "scrape with turnpiked gone: $(cat "$WORK/down")"
-grep -q "pid" "$WORK/down" || fail "no reason in the 503: $(cat "$WORK/down")"
+grep -q "pid file" "$WORK/down" || fail "no reason in the 503: $(cat "$WORK/down")"
 echo "ok: 503 with the reason while turnpiked is not running"
 
 kill -TERM "$SERVE_PID"
