@@ -58,6 +58,8 @@ struct connection {
 	struct server *server;
 	struct bufferevent *bev;
 	struct event *deadline;
+	size_t scanned; /* input searched for the end of the headers */
+	bool head;      /* a HEAD request: its answer has no body */
 	bool answered;
 };
 
@@ -118,7 +120,9 @@ static void answer(struct connection *c, int code, const char *reason,
 	                    "%s"
 	                    "Connection: close\r\n\r\n",
 	                    code, reason, content_type, length, extra_headers);
-	evbuffer_add(out, body, length);
+	/* RFC 9112 §6.3: an answer to HEAD has headers only. */
+	if (!c->head)
+		evbuffer_add(out, body, length);
 }
 
 static void answer_text(struct connection *c, int code, const char *reason,
@@ -184,8 +188,8 @@ static void serve_request(struct connection *c, char *line)
 
 	target = strchr(method, ' ');
 	version = target != NULL ? strchr(target + 1, ' ') : NULL;
-	if (version == NULL || strncmp(version + 1, "HTTP/1.", 7) != 0 ||
-	    strchr(version + 1, ' ') != NULL) {
+	if (version == NULL || (strcmp(version + 1, "HTTP/1.1") != 0 &&
+	                        strcmp(version + 1, "HTTP/1.0") != 0)) {
 		answer_text(c, 400, "Bad Request", "", "not an HTTP/1 request");
 		return;
 	}
@@ -193,6 +197,7 @@ static void serve_request(struct connection *c, char *line)
 	*version = '\0';
 	if ((query = strchr(target, '?')) != NULL)
 		*query = '\0';
+	c->head = strcmp(method, "HEAD") == 0;
 	if (strcmp(method, "GET") != 0)
 		answer_text(c, 405, "Method Not Allowed", "Allow: GET\r\n",
 		            "only GET");
@@ -203,24 +208,48 @@ static void serve_request(struct connection *c, char *line)
 		answer_metrics(c);
 }
 
+/* True once the input holds the end of the headers: an empty line, with
+ * CRLF or, from lenient clients, bare LF (RFC 9112 §2.2). Each call
+ * searches only what came since the last, so a request sent a byte at a
+ * time costs linear time. */
+static bool headers_complete(struct connection *c, struct evbuffer *in)
+{
+	static const char *const ends[] = {"\n\r\n", "\n\n"};
+	size_t length = evbuffer_get_length(in);
+	struct evbuffer_ptr from, found;
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t start = c->scanned > 2 ? c->scanned - 2 : 0;
+
+		if (evbuffer_ptr_set(in, &from, start, EVBUFFER_PTR_SET) != 0)
+			continue;
+		found = evbuffer_search(in, ends[i], strlen(ends[i]), &from);
+		if (found.pos >= 0)
+			return true;
+	}
+	c->scanned = length;
+	return false;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct connection *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr end;
 	char *line;
 
 	if (c->answered)
 		return;
-	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (end.pos < 0) {
+	if (!headers_complete(c, in)) {
 		/* The read watermark stops reading at the bound. */
 		if (evbuffer_get_length(in) >= SERVE_REQUEST_MAX)
 			answer_text(c, 431, "Request Header Fields Too Large",
 			            "", "request too long");
 		return;
 	}
-	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF_STRICT);
+	/* Empty lines before the request line are ignored (§2.2). */
+	while ((line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF)) != NULL &&
+	       line[0] == '\0')
+		free(line);
 	if (line == NULL) {
 		answer_text(c, 400, "Bad Request", "", "no request line");
 		return;
