@@ -124,10 +124,8 @@ static void limit_and_flush_to_peers(struct allocation *a,
                                      struct relay_batch *batch,
                                      uint64_t *now_ns)
 {
-	struct metrics_worker *m = a->worker->metrics;
-
 	limit_batch(a, LIMITER_TO_PEER, batch, now_ns);
-	batch_flush(a->worker, batch, &m->client_packets, &m->client_bytes);
+	batch_flush_direction(a->worker, batch, LIMITER_TO_PEER);
 }
 
 void relay_to_peer(struct allocation *a, struct worker_socket *relay,
