@@ -17,6 +17,7 @@ EXTRA_DIST += $(DEBIAN_FILES) \
 	packaging/turnpike.conf \
 	packaging/turnpike.sysusers \
 	packaging/turnpiked.service \
+	packaging/turnpike-metrics.service \
 	packaging/rpm/turnpike.spec \
 	packaging/rpm/turnpike.rpmlintrc \
 	tests/packaging/test-packages.sh

@@ -21,6 +21,7 @@ cd "$(dirname "$0")/../.."
 TOP=$(pwd)
 BUILD=${1:-build/packages}
 UNIT_NAME=turnpiked.service
+METRICS_UNIT=turnpike-metrics.service
 CONF=/etc/turnpike/turnpike.conf
 PORT=3478
 
@@ -134,6 +135,8 @@ for f in /usr/sbin/turnpiked /etc/turnpike/turnpike.conf \
 done
 check "the .deb has the unit $UNIT_NAME" \
 	grep -Eqx "(/usr)?/lib/systemd/system/$UNIT_NAME" "$work/deb.files"
+check "the .deb has the unit $METRICS_UNIT" \
+	grep -Eqx "(/usr)?/lib/systemd/system/$METRICS_UNIT" "$work/deb.files"
 say "programs in the .deb: $(grep -E '^/usr/s?bin/.' "$work/deb.files" | xargs)"
 dpkg-deb -e "$deb" "$work/control"
 check "turnpike.conf is a conffile" grep -qx "$CONF" "$work/control/conffiles"
@@ -282,6 +285,42 @@ if [ -x /usr/bin/turnpikectl ]; then
 		sh -c "echo pw | /usr/bin/turnpikectl -c '$CONF' users add pkgtest >/dev/null &&
 			/usr/bin/turnpikectl -c '$CONF' users list | grep -qx pkgtest"
 fi
+# The metrics server's unit: installed, not enabled; its command, as its
+# user with its (empty) capability set, serves the running daemon's
+# counters over HTTP and stops on SIGTERM with status 0.
+metrics_unit=$(grep -E "^(/usr)?/lib/systemd/system/$METRICS_UNIT\$" "$work/installed.files")
+check "$METRICS_UNIT is not enabled" \
+	[ ! -e "/etc/systemd/system/multi-user.target.wants/$METRICS_UNIT" ]
+if command -v systemd-analyze >/dev/null; then
+	check "systemd-analyze verify $metrics_unit" sh -c \
+		"systemd-analyze verify --man=no '$metrics_unit' >'$work/verify-metrics.log' 2>&1 &&
+			! grep -q . '$work/verify-metrics.log' ||
+			{ cat '$work/verify-metrics.log' >&2; exit 1; }"
+fi
+metrics_user=$(sed -n 's/^User=//p' "$metrics_unit")
+metrics_listen=$(sed -n 's/^ExecStart=.*--listen //p' "$metrics_unit")
+# shellcheck disable=SC2046
+setpriv --reuid="$metrics_user" --regid="$metrics_user" --init-groups --no-new-privs \
+	--inh-caps=-all --bounding-set=-all \
+	$(sed -n 's/^ExecStart=//p' "$metrics_unit") >"$work/metrics.out" 2>"$work/metrics.err" &
+metrics_pid=$!
+scrape_metrics() {
+	/usr/bin/python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+		"http://$metrics_listen/metrics" >"$work/metrics.txt" 2>/dev/null &&
+		grep -q '^turnpike_rx_datagrams_total [0-9]' "$work/metrics.txt"
+}
+i=0
+until scrape_metrics || [ $i -ge 50 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+check "$METRICS_UNIT's command serves the daemon's counters on $metrics_listen as $metrics_user" \
+	scrape_metrics
+kill -TERM "$metrics_pid"
+status=0
+wait "$metrics_pid" || status=$?
+check "it stops on SIGTERM with status 0" [ "$status" -eq 0 ]
 # The store's durable environment (users, quotas), made by the daemon.
 check "/var/lib/turnpike/durable is $unit_user:$unit_group 0750" \
 	[ "$(stat -c '%U:%G %a' /var/lib/turnpike/durable)" = "$unit_user:$unit_group 750" ]
@@ -379,6 +418,7 @@ rpm=$1
 ok "make rpm: $(basename "$rpm") in $(($(date +%s) - t)) s"
 rpm -qlp "$rpm" >"$work/rpm.files" 2>/dev/null
 for re in /usr/sbin/turnpiked "/usr/lib/systemd/system/$UNIT_NAME" \
+	"/usr/lib/systemd/system/$METRICS_UNIT" \
 	'/usr/share/man/man8/turnpiked\.8(\.gz)?' '/usr/share/man/man5/turnpike\.conf\.5(\.gz)?' \
 	/usr/lib/sysusers.d/turnpike.conf /etc/turnpike/turnpike.conf /var/lib/turnpike; do
 	check "the .rpm has $re" grep -Eqx "$re" "$work/rpm.files"
