@@ -93,6 +93,10 @@ int ctl_store_open(const struct ctl *ctl, unsigned flags, struct store **store)
 		return ctl_error("state directory %s: %s (run turnpikectl as "
 		                 "root or as the user turnpiked runs as)",
 		                 ctl->state_dir, strerror(err));
+	case ENOLCK:
+		return ctl_error("state directory %s: %s (under systemd, add "
+		                 "it to the unit's ReadWritePaths=)",
+		                 ctl->state_dir, store_strerror(err));
 	case EPROTO:
 		return ctl_error("state directory %s: %s (after an upgrade, "
 		                 "start turnpiked once: it converts the store)",

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store_private.h"
 
@@ -79,7 +80,11 @@ const char *store_strerror(int err)
 	case EPROTO:
 		return "not a turnpike store, or one of another version";
 	case EROFS:
-		return "store opened read-only";
+		return "read-only (a read-only file system, or a store opened "
+		       "read-only)";
+	case ENOLCK:
+		return "lock.mdb is on a read-only file system, and LMDB would "
+		       "read without taking a reader slot (refused)";
 	case ELOOP:
 		return "a symbolic link in the state directory (refused)";
 	case ENOSPC:
@@ -163,6 +168,22 @@ static int refuse_symlink(const char *dir, const char *name)
 	return S_ISLNK(st.st_mode) ? ELOOP : 0;
 }
 
+/* ENOLCK when dir is on a read-only mount. LMDB opens a read-only
+ * environment there without its lock file (mdb_env_setup_locks() takes
+ * EROFS with MDB_RDONLY as "no locks"), and its readers then hold no
+ * reader slot: a writer in another mount namespace, the daemon, may
+ * reuse the pages they are reading. A systemd unit with
+ * ProtectSystem=strict and the state directory outside its
+ * ReadWritePaths= is such a reader. */
+static int refuse_lockless_reader(const char *dir)
+{
+	struct statvfs st;
+
+	if (statvfs(dir, &st) != 0)
+		return errno;
+	return (st.f_flag & ST_RDONLY) ? ENOLCK : 0;
+}
+
 static int env_open(struct store *store, enum store_env which, const char *dir)
 {
 	/*
@@ -180,7 +201,8 @@ static int env_open(struct store *store, enum store_env which, const char *dir)
 	int rc;
 
 	if ((rc = refuse_symlink(dir, "data.mdb")) != 0 ||
-	    (rc = refuse_symlink(dir, "lock.mdb")) != 0)
+	    (rc = refuse_symlink(dir, "lock.mdb")) != 0 ||
+	    (store->read_only && (rc = refuse_lockless_reader(dir)) != 0))
 		return rc;
 	if (store->read_only)
 		flags |= MDB_RDONLY;

@@ -219,6 +219,31 @@ cp "$WORK/good.conf" "$CONF"
 grep -q "reloaded $CONF" "$WORK/out" || fail "reload output: $(cat "$WORK/out")"
 echo "ok: reload"
 
+# ---- a state directory on a read-only mount -----------------------------
+# LMDB would read it without its lock file, taking no reader slot while
+# turnpiked writes (a unit with ProtectSystem=strict and another
+# state-dir does that): turnpikectl refuses, with the fix. The mounts are
+# made in a mount namespace of the command's own.
+# readonly_ctl DIR ARGS...: turnpikectl ARGS with DIR mounted read-only.
+readonly_ctl() {
+	dir=$1
+	shift
+	rc=0
+	unshare -m sh -c 'mount --make-rprivate / &&
+		mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" &&
+		shift && exec "$@"' sh "$dir" "$TURNPIKECTL" -c "$CONF" "$@" \
+		>"$WORK/out" 2>"$WORK/err" || rc=$?
+	echo "$rc"
+}
+for dir in "$WORK/state" "$WORK/state/durable"; do
+	rc=$(readonly_ctl "$dir" counters)
+	[ "$rc" = 1 ] &&
+		grep -q "lock.mdb is on a read-only file system.*ReadWritePaths" "$WORK/err" ||
+		fail "$dir read-only: exit $rc, $(cat "$WORK/out" "$WORK/err")"
+done
+[ "$(ctl_rc counters)" = 0 ] || fail "counters after the read-only mounts"
+echo "ok: a read-only state directory is refused"
+
 # ---- stop, and what turnpikectl says afterwards -------------------------
 [ "$(ctl_rc stop)" = 0 ] || fail "stop: $(cat "$WORK/err")"
 wait "$TURNPIKED_PID" || true

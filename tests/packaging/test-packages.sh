@@ -85,7 +85,7 @@ trap 'exit 1' INT TERM
 
 # --- preconditions ---------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || fail "run as root: it installs and purges the package"
-for c in dpkg-buildpackage dh lintian rpmbuild apt-get setpriv ss turnutils_stunclient; do
+for c in dpkg-buildpackage dh lintian rpmbuild apt-get setpriv unshare systemctl ss turnutils_stunclient; do
 	command -v "$c" >/dev/null ||
 		fail "$c not found: install packaging/debian-build-deps.txt"
 done
@@ -146,6 +146,11 @@ check "postinst enables and starts the unit (restarts it on upgrade)" \
 		grep -q '_dh_action=restart' '$work/control/postinst'"
 check "prerm stops the unit on remove" \
 	grep -q "deb-systemd-invoke stop.*$UNIT_NAME" "$work/control/prerm"
+# deb-systemd-invoke starts no disabled unit and restarts one only if it
+# runs: the metrics unit stays down until enabled, and comes back after
+# an upgrade once it is.
+check "postinst starts or restarts $METRICS_UNIT through deb-systemd-invoke" \
+	grep -q "deb-systemd-invoke \$_dh_action '$METRICS_UNIT'" "$work/control/postinst"
 check "postrm purges /var/lib/turnpike" grep -q 'rm -rf /var/lib/turnpike' "$work/control/postrm"
 
 # lintian (which would rather not run as root): no error; the rest is printed.
@@ -299,8 +304,18 @@ if command -v systemd-analyze >/dev/null; then
 fi
 metrics_user=$(sed -n 's/^User=//p' "$metrics_unit")
 metrics_listen=$(sed -n 's/^ExecStart=.*--listen //p' "$metrics_unit")
-# shellcheck disable=SC2046
-setpriv --reuid="$metrics_user" --regid="$metrics_user" --init-groups --no-new-privs \
+# ProtectSystem=strict, as near as a mount namespace of our own comes: the
+# whole tree read-only but the unit's ReadWritePaths= ("-": if they
+# exist). turnpikectl refuses a state directory it could read only
+# without LMDB's lock file, so a unit that left it out fails here.
+metrics_rw=$(sed -n 's/^ReadWritePaths=//p' "$metrics_unit" | tr ' ' '\n' | sed 's/^-//')
+check "$METRICS_UNIT makes the state directory writable" \
+	sh -c "echo '$metrics_rw' | grep -qx /var/lib/turnpike"
+# shellcheck disable=SC2016,SC2046 # the inner script expands its own $1, $@
+unshare -m sh -c 'mount --make-rprivate / &&
+	for dir in $1; do [ ! -d "$dir" ] || mount --bind "$dir" "$dir" || exit; done &&
+	mount -o remount,ro,bind / && shift && exec "$@"' sh "$metrics_rw" \
+	setpriv --reuid="$metrics_user" --regid="$metrics_user" --init-groups --no-new-privs \
 	--inh-caps=-all --bounding-set=-all \
 	$(sed -n 's/^ExecStart=//p' "$metrics_unit") >"$work/metrics.out" 2>"$work/metrics.err" &
 metrics_pid=$!
@@ -315,6 +330,7 @@ until scrape_metrics || [ $i -ge 50 ]; do
 	sleep 0.2
 	i=$((i + 1))
 done
+scrape_metrics || cat "$work/metrics.err" "$work/metrics.txt" >&2
 check "$METRICS_UNIT's command serves the daemon's counters on $metrics_listen as $metrics_user" \
 	scrape_metrics
 kill -TERM "$metrics_pid"
@@ -363,10 +379,14 @@ echo '# changed by the administrator' >>"$CONF"
 dpkg-deb -R "$deb" "$work/next"
 sed -i 's/^Version: \(.*\)$/Version: \1+test1/' "$work/next/DEBIAN/control"
 dpkg-deb -b "$work/next" "$work/next.deb" >/dev/null
+# The operator enabled the metrics server: the upgrade keeps it enabled.
+metrics_wants=/etc/systemd/system/multi-user.target.wants/$METRICS_UNIT
+systemctl enable "$METRICS_UNIT" >/dev/null 2>&1 || fail "systemctl enable $METRICS_UNIT"
 dpkg -i --force-confold "$work/next.deb" >"$work/upgrade.log" 2>&1 || {
 	cat "$work/upgrade.log" >&2
 	fail "dpkg -i (upgrade)"
 }
+check "an enabled $METRICS_UNIT stays enabled through the upgrade" [ -L "$metrics_wants" ]
 check "upgraded to $(dpkg-query -W -f='${Version}' turnpike)" [ "$(pkg_status)" = "ii " ]
 check "the changed conffile is kept" grep -q 'changed by the administrator' "$CONF"
 check "$CONF is still root:turnpike 0640" \
@@ -397,7 +417,9 @@ done <"$work/installed.files"
 check "after purge: none of the package's files is left${left:+ (left:$left)}" [ -z "$left" ]
 for f in /etc/turnpike /var/lib/turnpike /run/turnpike \
 	"/etc/systemd/system/multi-user.target.wants/$UNIT_NAME" \
-	"/var/lib/systemd/deb-systemd-helper-enabled/$UNIT_NAME.dsh-also"; do
+	"/var/lib/systemd/deb-systemd-helper-enabled/$UNIT_NAME.dsh-also" \
+	"$metrics_wants" \
+	"/var/lib/systemd/deb-systemd-helper-enabled/$METRICS_UNIT.dsh-also"; do
 	check "after purge: $f is gone" sh -c "[ ! -e '$f' ] && [ ! -L '$f' ]"
 done
 run_dir_by_us=
