@@ -12,7 +12,10 @@
  * is not read, so nothing a client does queues more than one answer, and at
  * most SERVE_CONNECTIONS_MAX connections are open: a client that sends
  * slowly, pipelines or never reads costs a bounded slot for a bounded
- * time. libevent's evhttp keeps connections alive, queues an answer per
+ * time. At the cap a new connection takes the slot of the oldest one
+ * still without a request, so that idle connections cannot lock a
+ * scraper out: a scraper sends its request as soon as it connects.
+ * libevent's evhttp keeps connections alive, queues an answer per
  * pipelined request and has no connection cap, hence this.
  *
  * GET /metrics: 200 and the figures; 503 and the reason when turnpiked is
@@ -46,16 +49,21 @@
  * second rather than spin on a ready listener. */
 #define SERVE_ACCEPT_PAUSE_SECONDS 1
 
+struct connection;
+
 struct server {
 	struct ctl *ctl;
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *resume; /* the accept pause */
 	unsigned connections;
+	/* The open connections, oldest first. */
+	struct connection *oldest, *newest;
 };
 
 struct connection {
 	struct server *server;
+	struct connection *older, *newer;
 	struct bufferevent *bev;
 	struct event *deadline;
 	size_t scanned; /* input searched for the end of the headers */
@@ -97,7 +105,17 @@ static int split_listen(char *text, char **host, const char **port)
 
 static void connection_free(struct connection *c)
 {
-	c->server->connections--;
+	struct server *server = c->server;
+
+	if (c->older != NULL)
+		c->older->newer = c->newer;
+	else
+		server->oldest = c->newer;
+	if (c->newer != NULL)
+		c->newer->older = c->older;
+	else
+		server->newest = c->older;
+	server->connections--;
 	event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
@@ -300,6 +318,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	connection_free(arg);
 }
 
+/* At the cap: the oldest connection that has sent no request yet, or, when
+ * every one is answered and lingering, the oldest of all. */
+static struct connection *eviction_victim(const struct server *server)
+{
+	for (struct connection *c = server->oldest; c != NULL; c = c->newer)
+		if (!c->answered)
+			return c;
+	return server->oldest;
+}
+
 static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
                       struct sockaddr *address, int length, void *arg)
 {
@@ -310,8 +338,9 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	(void)listener;
 	(void)address;
 	(void)length;
-	if (server->connections >= SERVE_CONNECTIONS_MAX ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
+	if (server->connections >= SERVE_CONNECTIONS_MAX)
+		connection_free(eviction_victim(server));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
@@ -331,6 +360,12 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		return;
 	}
 	server->connections++;
+	c->older = server->newest;
+	if (server->newest != NULL)
+		server->newest->newer = c;
+	else
+		server->oldest = c;
+	server->newest = c;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVE_REQUEST_MAX);
 	bufferevent_setcb(c->bev, on_read, on_written, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -4,8 +4,9 @@
 # `counters --prometheus`, over IPv4 and IPv6; a Binding moves
 # rx_datagrams in the next scrape. One request per connection: pipelined
 # requests get one answer and the close; a request that never ends, or
-# one over 8 KiB, is cut off; idle connections past the cap are refused
-# and all of them go at the deadline, after which scrapes work again.
+# one over 8 KiB, is cut off; past a cap of 32 connections a new one
+# takes the slot of the oldest idle one, so a scrape is served while
+# clients hold idle connections, and those go at the deadline.
 # Bare-LF clients are served; HEAD gets headers only.
 # Other paths 404, other methods 405; with turnpiked gone 503 with the
 # reason; SIGTERM ends the server with status 0. A bad or busy --listen,
@@ -153,29 +154,43 @@ got = read_all(s)
 assert got.startswith(b"HTTP/1.1 200 "), got[:200]
 print("ok: a request with bare LF line ends is served")
 
-# 40 idle connections at once: the 8 past the cap of 32 are closed on
-# accept, the 32 others stay open until the deadline; then a scrape works.
+# 40 idle connections at once: past the cap of 32, each new one takes
+# the slot of the oldest without a request, so the first 8 are closed and
+# the newest 32 held; a scrape then works at once, in the slot of the
+# oldest of those; the rest go at the deadline.
 time.sleep(0.5)  # the server sees the closes above
-idle = [connect() for _ in range(40)]
-time.sleep(0.5)
-refused = 0
-for s in idle:
+
+
+def closed(s):
     readable, _, _ = select.select([s], [], [], 0)
     if not readable:
-        continue
+        return False
     try:
-        if s.recv(1, socket.MSG_DONTWAIT) == b"":
-            refused += 1
+        return s.recv(1, socket.MSG_DONTWAIT) == b""
     except ConnectionResetError:
-        refused += 1
-assert refused == 8, refused
-time.sleep(6)
+        return True
+
+
+idle = []
+for _ in range(40):
+    idle.append(connect())
+    time.sleep(0.01)  # accepted in this order
+time.sleep(0.5)
+gone = [i for i, s in enumerate(idle) if closed(s)]
+assert gone == list(range(8)), gone
 s = connect()
 s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
 got = read_all(s)
 assert got.startswith(b"HTTP/1.1 200 "), got[:200]
-print("ok: 8 of 40 idle connections refused at once, 32 held, a scrape "
-      "works after the deadline")
+time.sleep(0.5)
+gone = [i for i, s in enumerate(idle) if closed(s)]
+assert gone == list(range(9)), gone
+print("ok: 40 idle connections: the 8 oldest closed, 32 held; a scrape "
+      "is served at once, in the slot of the oldest")
+time.sleep(5)
+gone = [i for i, s in enumerate(idle) if closed(s)]
+assert gone == list(range(40)), gone
+print("ok: the idle connections are closed at the deadline")
 PY
 # Over IPv6 on ::1, when the host has it.
 if "$PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
