@@ -136,10 +136,7 @@ printf 'mason\n' | ctl users passwd bob >/dev/null || fail "users passwd"
 echo "ok: users add and passwd take effect without a reload"
 
 # ---- allocations, and the status counting them --------------------------
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" bob mason 3 \
-	"$WORK/stop-hold" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "hold: $(cat "$WORK/hold.out")"
+hold bob 127.0.0.1 "$PORT" bob mason 3
 [ "$(ctl --json allocations --user bob | json 'd["count"], set(a["user"] for a in d["allocations"])')" = \
 	"3 {'bob'}" ] || fail "allocations --user bob: $(ctl --json allocations)"
 [ "$(ctl allocations | grep -c '^bob udp 127.0.0.1:[0-9]* -> 127.0.0.1:')" = 3 ] ||
@@ -153,8 +150,7 @@ for _ in $(seq 30); do
 	sleep 0.1
 done
 [ "$live" = 3 ] || fail "status counts $live allocations, not 3"
-touch "$WORK/stop-hold"
-wait "$HOLD_PID" || fail "hold: $(cat "$WORK/hold.out")"
+release bob
 echo "ok: allocations and status count held allocations"
 
 # ---- quota overrides, at once -------------------------------------------

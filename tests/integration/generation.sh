@@ -82,10 +82,7 @@ wait_until 5 listeners_renewed ||
 
 # New allocations reach the new generation only: 8 clients from as many
 # ports, spread by the kernel over the new listeners alone.
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" bob builder 8 \
-	"$WORK/stop-bob" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "bob: $(cat "$WORK/hold.out")"
+hold bob 127.0.0.1 "$PORT" bob builder 8
 [ "$(allocation_pids bob | wc -l)" -eq 8 ] || fail "bob: $(ctl allocations --user bob)"
 for pid in $(allocation_pids bob); do
 	echo "$new" | grep -qw "$pid" ||
@@ -106,7 +103,7 @@ status_is 'len(d["workers"])' 5 || fail "a refused reload changed the workers: $
 sleep 2
 touch "$WORK/stop" "$WORK/stop-bob"
 wait "$RELAY_PID" || fail "relay clients: $(cat "$WORK/relay.out")"
-wait "$HOLD_PID" || fail "bob: $(cat "$WORK/hold.out")"
+release bob
 for pid in $old; do
 	wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" ||
 		fail "old worker $pid did not exit after its allocations ended"

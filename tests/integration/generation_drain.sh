@@ -48,10 +48,7 @@ c.request(turnclient.REFRESH, [(turnclient.LIFETIME, b'\0\0\0\0')])" >"$WORK/por
 		if a['client'].endswith(':' + '$(cat "$WORK/port.$1")')][0]"
 }
 
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 10 \
-	"$WORK/stop" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "clients: $(cat "$WORK/hold.out")"
+hold clients 127.0.0.1 "$PORT" alice wonderland 10
 old=$(ctl --json status | json "' '.join(str(w['pid']) for w in d['workers'])")
 busy=""
 for pid in $old; do
@@ -102,14 +99,10 @@ slot=$(ctl --json status | json 'd["workers"][0]["index"]')
 kill -KILL "$new"
 wait_until 10 status_is '[(w["index"], w["generation"], w["pid"] not in (None, '"$new"')) for w in d["workers"]]' \
 	"[($slot, 2, True)]" || fail "the new generation's worker was not respawned: $(ctl status)"
-touch "$WORK/stop"
-wait "$HOLD_PID" || true
+release clients --lost
 
 # SIGTERM stops every generation, draining ones included, at once.
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 3 \
-	"$WORK/stop2" 30 >"$WORK/hold2.out" 2>&1 &
-HOLD2_PID=$!
-wait_for_line "$WORK/hold2.out" ready || fail "clients: $(cat "$WORK/hold2.out")"
+hold clients2 127.0.0.1 "$PORT" alice wonderland 3 30
 write_config "$CONF" "$(echo "$base" | sed 's/^drain-timeout = .*/drain-timeout = 1h/')
 workers = 2"
 kill -HUP "$TURNPIKED_PID"
@@ -124,6 +117,5 @@ for pid in $all; do
 done
 grep -q "workers kill" "$WORK/turnpiked.log" && fail "workers had to be killed"
 TURNPIKED_PID=
-touch "$WORK/stop2"
-wait "$HOLD2_PID" || true
+release clients2 --lost
 echo "PASS"

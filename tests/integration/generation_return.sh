@@ -23,10 +23,7 @@ ctl() {
 	"$TURNPIKECTL" -c "$CONF" "$@"
 }
 
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 5 \
-	"$WORK/stop" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "clients: $(cat "$WORK/hold.out")"
+hold old_clients 127.0.0.1 "$PORT" alice wonderland 5
 first=$(ctl --json status | json "d['workers'][0]['pid']")
 
 # Generation 2 listens on PORT2 only; generation 1 drains on PORT.
@@ -42,19 +39,16 @@ ctl reload >"$WORK/reload.out" 2>&1 ||
 "$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT" || fail "no answer on $PORT"
 [ "$(ctl --json status | json 'd["generation"]')" = 3 ] || fail "not generation 3: $(ctl status)"
 newest=$(ctl --json status | json "[w['pid'] for w in d['workers'] if w['generation'] == 3][0]")
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 3 \
-	"$WORK/stop2" 60 >"$WORK/hold2.out" 2>&1 &
-HOLD2_PID=$!
-wait_for_line "$WORK/hold2.out" ready || fail "new clients on $PORT: $(cat "$WORK/hold2.out")"
+hold new_clients 127.0.0.1 "$PORT" alice wonderland 3
 pids=$(ctl --json allocations | json "' '.join(sorted(set(str(a['pid']) for a in d['allocations'])))")
 echo "allocations held by: $pids (first generation $first, newest $newest)"
 [ "$(ctl --json allocations | json "sum(1 for a in d['allocations'] if a['pid'] == $first)")" = 5 ] ||
 	fail "the draining generation lost allocations: $(ctl allocations)"
 [ "$(ctl --json allocations | json "sum(1 for a in d['allocations'] if a['pid'] == $newest)")" = 3 ] ||
 	fail "new clients on $PORT are not with generation 3: $(ctl allocations)"
-touch "$WORK/stop" "$WORK/stop2"
-wait "$HOLD_PID" || fail "old clients: $(cat "$WORK/hold.out")"
-wait "$HOLD2_PID" || fail "new clients: $(cat "$WORK/hold2.out")"
+touch "$WORK/stop-old_clients" "$WORK/stop-new_clients"
+release old_clients
+release new_clients
 
 # The same with a wildcard listener: its clients' sockets are bound to
 # 127.0.0.1:PORT3 (the address they wrote to), and a later generation
@@ -65,10 +59,7 @@ write_config "$CONF" "$base
 listen = udp://127.0.0.1:$PORT2"
 sed -i "s|^listen = udp://127.0.0.1:$PORT\$|listen = udp://0.0.0.0:$PORT3|" "$CONF"
 ctl reload >"$WORK/reload.out" 2>&1 || fail "reload to 0.0.0.0:$PORT3: $(cat "$WORK/reload.out")"
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT3" alice wonderland 3 \
-	"$WORK/stop3" 60 >"$WORK/hold3.out" 2>&1 &
-HOLD3_PID=$!
-wait_for_line "$WORK/hold3.out" ready || fail "clients on 0.0.0.0:$PORT3: $(cat "$WORK/hold3.out")"
+hold wildcard_clients 127.0.0.1 "$PORT3" alice wonderland 3
 write_config "$CONF" "$base"
 sed -i "s|^listen = .*|listen = udp://127.0.0.1:$PORT2|" "$CONF"
 ctl reload >"$WORK/reload.out" 2>&1 || fail "reload away from $PORT3: $(cat "$WORK/reload.out")"
@@ -78,6 +69,5 @@ sed -i "s|^listen = udp://127.0.0.1:$PORT\$|listen = udp://127.0.0.1:$PORT3|" "$
 ctl reload >"$WORK/reload.out" 2>&1 ||
 	fail "reload to 127.0.0.1:$PORT3 refused while 0.0.0.0:$PORT3 drains: $(cat "$WORK/reload.out")"
 "$PYTHON" "$TESTS_DIR/stunprobe.py" wait 127.0.0.1 "$PORT3" || fail "no answer on $PORT3"
-touch "$WORK/stop3"
-wait "$HOLD3_PID" || fail "clients of the wildcard generation: $(cat "$WORK/hold3.out")"
+release wildcard_clients
 echo "PASS"

@@ -40,28 +40,6 @@ status_is() {
 	[ "$(ctl --json status | json "$1")" = "$2" ]
 }
 
-# hold NAME HOST USER PASS COUNT: COUNT allocations from as many source
-# ports, held until $WORK/stop-NAME exists.
-hold() {
-	# Gone before the client starts, so that an earlier run's "ready"
-	# cannot be read while the shell has yet to truncate the file.
-	rm -f "$WORK/$1.out"
-	"$PYTHON" "$TESTS_DIR/turnclient.py" hold "$2" "$PORT" "$3" "$4" \
-		"$5" "$WORK/stop-$1" 180 >"$WORK/$1.out" 2>&1 &
-	eval "HOLD_$1=\$!"
-	for _ in 1 2 3 4 5 6; do
-		wait_for_line "$WORK/$1.out" ready && return 0
-		grep -q FAIL "$WORK/$1.out" && break
-	done
-	fail "$1: allocations not ready: $(cat "$WORK/$1.out")"
-}
-
-# release NAME: the hold client deletes its allocations and exits.
-release() {
-	touch "$WORK/stop-$1"
-	eval "wait \$HOLD_$1" || fail "$1: $(cat "$WORK/$1.out")"
-}
-
 # Allocations of USER per worker index: "INDEX COUNT" lines.
 per_worker() {
 	"$STOREDUMP" "$WORK/state" | sed -n "s/^worker=\([0-9]*\) .* user=$1 .*/\1/p" |
@@ -104,8 +82,8 @@ workers = 2"
 	sed -i '/^log-level = debug$/d' "$CONF"
 	start_turnpiked "$CONF"
 	grep steering "$WORK/turnpiked.log" | sed 's/.*: steering/  steering/'
-	hold old4 127.0.0.1 alice wonderland "$OLD"
-	hold old6 ::1 carol c "$OLD"
+	hold old4 127.0.0.1 "$PORT" alice wonderland "$OLD" 180
+	hold old6 ::1 "$PORT" carol c "$OLD" 180
 	write_config "$CONF" "listen = udp://[::1]:$PORT
 $base
 workers = 4"
@@ -115,8 +93,8 @@ workers = 4"
 		fail "generation 2 is not 4 workers: $(ctl status)"
 	new_slots=$(ctl --json status |
 		json "' '.join(str(w['index']) for w in d['workers'] if w['generation'] == 2)")
-	hold new4 127.0.0.1 bob builder "$NEW"
-	hold new6 ::1 dave d "$NEW"
+	hold new4 127.0.0.1 "$PORT" bob builder "$NEW" 180
+	hold new6 ::1 "$PORT" dave d "$NEW" 180
 	for user in bob dave; do
 		counts=$(per_worker $user)
 		for index in $(echo "$counts" | cut -d' ' -f1); do
@@ -165,7 +143,7 @@ write_config "$CONF" "$base
 workers = 4"
 sed -i '/^log-level = debug$/d' "$CONF"
 start_turnpiked "$CONF"
-hold fresh 127.0.0.1 alice wonderland "$FRESH"
+hold fresh 127.0.0.1 "$PORT" alice wonderland "$FRESH" 180
 check_spread "$FRESH allocations over 4 workers from a fresh start" \
 	"$(per_worker alice)" "$FRESH" 4
 release fresh

@@ -162,6 +162,39 @@ wait_for_line() {
 	return 1
 }
 
+# hold NAME HOST PORT USER PASSWORD COUNT [SECONDS]: turnclient.py holds
+# COUNT allocations to HOST:PORT in the background, refreshing them, until
+# `release NAME` (or SECONDS, default 60); its output is $WORK/NAME.out.
+# Returns once all are allocated; fails the test if they are not within
+# a minute.
+hold() {
+	hold_name=$1
+	shift
+	# Gone before the client starts, so that an earlier hold's "ready"
+	# cannot be read while the shell has yet to truncate the file.
+	rm -f "$WORK/stop-$hold_name" "$WORK/$hold_name.out"
+	"$PYTHON" "$TESTS_DIR/turnclient.py" hold "$1" "$2" "$3" "$4" "$5" \
+		"$WORK/stop-$hold_name" "${6:-60}" >"$WORK/$hold_name.out" 2>&1 &
+	eval "HOLD_PID_$hold_name=\$!"
+	for _ in 1 2 3 4 5 6; do
+		wait_for_line "$WORK/$hold_name.out" ready && return 0
+		grep -q FAIL "$WORK/$hold_name.out" && break
+	done
+	fail "$hold_name: allocations not ready: $(cat "$WORK/$hold_name.out")"
+}
+
+# release NAME [--lost]: ends a hold; its client must exit 0, unless
+# --lost says the test took its allocations away.
+release() {
+	touch "$WORK/stop-$1"
+	eval "hold_pid=\$HOLD_PID_$1"
+	if [ "${2:-}" = --lost ]; then
+		wait "$hold_pid" 2>/dev/null || true
+	else
+		wait "$hold_pid" || fail "$1: $(cat "$WORK/$1.out")"
+	fi
+}
+
 # allocate USER PASSWORD: prints the code of one Allocate by USERNAME to
 # 127.0.0.1:$PORT (0 = success); a successful one is deleted at once.
 allocate() {

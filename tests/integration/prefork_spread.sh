@@ -14,14 +14,9 @@ log-level = info"
 sed -i '/^log-level = debug$/d' "$WORK/turnpike.conf"
 start_turnpiked "$WORK/turnpike.conf"
 
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland \
-	400 "$WORK/stop" 120 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || { sleep 20; wait_for_line "$WORK/hold.out" ready; } ||
-	fail "allocations not ready: $(cat "$WORK/hold.out")"
+hold alice 127.0.0.1 "$PORT" alice wonderland 400 120
 counts=$(allocations_per_worker)
-touch "$WORK/stop"
-wait "$HOLD_PID" || fail "hold client: $(cat "$WORK/hold.out")"
+release alice
 echo "allocations per worker (index count):"
 echo "$counts"
 total=$(echo "$counts" | awk '{s += $2} END {print s}')

@@ -13,10 +13,7 @@ workers = 2
 user = alice:wonderland"
 start_turnpiked "$WORK/turnpike.conf"
 
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" alice wonderland 3 \
-	"$WORK/stop" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "clients: $(cat "$WORK/hold.out")"
+hold clients 127.0.0.1 "$PORT" alice wonderland 3
 
 # second NAME CONFIG: runs a second turnpiked for at most 5 s; prints its
 # exit status (124: it kept running).
@@ -47,8 +44,7 @@ grep -q "listen refused address=udp://127.0.0.1:$PORT " "$WORK/other.log" ||
 	fail "live allocations were lost: $("$STOREDUMP" "$WORK/state")"
 "$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland 1 1 ||
 	fail "the first turnpiked no longer allocates"
-touch "$WORK/stop"
-wait "$HOLD_PID" || fail "clients: $(cat "$WORK/hold.out")"
+release clients
 
 # A reload that adds an address another program holds with SO_REUSEPORT
 # (as the same user, so our bind alone would succeed and share it) is

@@ -62,10 +62,7 @@ printf 'orchard\n' | ctl users passwd erin >/dev/null || fail "users passwd"
 echo "ok: a store user authenticates by USERHASH, also after passwd"
 
 # ---- a restart: users and overrides stay, allocations do not -------------
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.1 "$PORT" erin orchard 2 \
-	"$WORK/stop-hold" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "hold: $(cat "$WORK/hold.out")"
+hold erin 127.0.0.1 "$PORT" erin orchard 2
 [ "$("$STOREDUMP" "$WORK/state" | grep -c 'user=erin')" = 2 ] ||
 	fail "the store does not show erin's allocations"
 gone() {
@@ -94,8 +91,7 @@ wait "$TURNPIKED_PID" 2>/dev/null || true
 # shellcheck disable=SC2086 # a list of pids
 wait_until 5 gone $pids || fail "turnpiked outlived SIGKILL"
 TURNPIKED_PID=
-touch "$WORK/stop-hold"
-wait "$HOLD_PID" 2>/dev/null || true
+release erin --lost
 [ "$("$STOREDUMP" "$WORK/state" | grep -c 'user=erin')" = 2 ] ||
 	fail "the killed turnpiked's records are gone before a start"
 start_turnpiked "$CONF"

@@ -43,14 +43,10 @@ timeout 60 "$PYTHON" "$TESTS_DIR/aioice_client.py" 127.0.0.3 "$PORT" \
 	carol looking-glass 50 tcp || fail "aioice over TCP through 127.0.0.3"
 
 # The store records each 5-tuple with the address the client sent to.
-"$PYTHON" "$TESTS_DIR/turnclient.py" hold 127.0.0.3 "$PORT" carol looking-glass \
-	20 "$WORK/stop" 60 >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
-wait_for_line "$WORK/hold.out" ready || fail "allocations not ready: $(cat "$WORK/hold.out")"
+hold carol 127.0.0.3 "$PORT" carol looking-glass 20
 "$TURNPIKECTL" -c "$WORK/turnpike.conf" allocations --json >"$WORK/allocations.json" ||
 	fail "turnpikectl allocations"
-touch "$WORK/stop"
-wait "$HOLD_PID" || fail "hold client: $(cat "$WORK/hold.out")"
+release carol
 "$PYTHON" - "$WORK/allocations.json" "$PORT" <<'PY' || fail "listener addresses in the store"
 import json, sys
 allocations = json.load(open(sys.argv[1]))["allocations"]
