@@ -61,8 +61,9 @@ enum store_open_flags {
  * needed) the store in dir: its live environment in dir, its durable one
  * in dir/durable. A read-only open creates nothing and works while
  * writers have the store open, but still needs write access to both
- * lock.mdb files: ENOLCK when one is on a read-only file system. Returns
- * 0, or EACCES/ENOENT/ENOTDIR/EROFS/... from the file system, EPROTO for
+ * lock.mdb files: EROFS when one is on a read-only file system (LMDB
+ * would read without a reader slot). Returns 0, or
+ * EACCES/ENOENT/ENOTDIR/EROFS/... from the file system, EPROTO for
  * a store of another format version (among them a version 1 store opened
  * without STORE_MIGRATE), EIO; EINVAL for unknown flags or
  * STORE_READ_ONLY with STORE_MIGRATE.
@@ -325,7 +326,7 @@ int store_status_put(struct store *store, const struct store_status *status);
 int store_status_get(struct store *store, struct store_status *status);
 
 /* A message for a store error code: the store's meaning of EDQUOT,
- * EPROTO, EROFS, ENOLCK and ENOSPC, mdb_strerror for raw LMDB codes, strerror
+ * EPROTO, EROFS and ENOSPC, mdb_strerror for raw LMDB codes, strerror
  * for other errno values. */
 const char *store_strerror(int err);
 

@@ -93,10 +93,17 @@ int ctl_store_open(const struct ctl *ctl, unsigned flags, struct store **store)
 		return ctl_error("state directory %s: %s (run turnpikectl as "
 		                 "root or as the user turnpiked runs as)",
 		                 ctl->state_dir, strerror(err));
-	case ENOLCK:
-		return ctl_error("state directory %s: %s (under systemd, add "
-		                 "it to the unit's ReadWritePaths=)",
-		                 ctl->state_dir, store_strerror(err));
+	case EROFS:
+		if ((flags & STORE_READ_ONLY) == 0)
+			return ctl_error("state directory %s: a read-only file "
+			                 "system",
+			                 ctl->state_dir);
+		return ctl_error("state directory %s: lock.mdb is on a "
+		                 "read-only file system, where LMDB would read "
+		                 "without taking a reader slot (under systemd, "
+		                 "add the directory to the unit's "
+		                 "ReadWritePaths=)",
+		                 ctl->state_dir);
 	case EPROTO:
 		return ctl_error("state directory %s: %s (after an upgrade, "
 		                 "start turnpiked once: it converts the store)",

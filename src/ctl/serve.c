@@ -12,9 +12,10 @@
  * is not read, so nothing a client does queues more than one answer, and at
  * most SERVE_CONNECTIONS_MAX connections are open: a client that sends
  * slowly, pipelines or never reads costs a bounded slot for a bounded
- * time. At the cap a new connection takes the slot of the oldest one
- * still without a request, so that idle connections cannot lock a
- * scraper out: a scraper sends its request as soon as it connects.
+ * time. At the cap a new connection takes a slot from an older one: one
+ * whose answer has left first, then one still without an answer, so
+ * that idle connections cannot lock a scraper out (a scraper sends its
+ * request as soon as it connects, and leaves once answered).
  * libevent's evhttp keeps connections alive, queues an answer per
  * pipelined request and has no connection cap, hence this.
  *
@@ -44,7 +45,7 @@
 #define SERVE_REQUEST_MAX      8192
 #define SERVE_DEADLINE_SECONDS 5
 #define SERVE_CONNECTIONS_MAX  32
-#define SERVE_BACKLOG          16
+#define SERVE_BACKLOG          64
 /* After accept() failed for want of descriptors, listen again in a
  * second rather than spin on a ready listener. */
 #define SERVE_ACCEPT_PAUSE_SECONDS 1
@@ -69,6 +70,7 @@ struct connection {
 	size_t scanned; /* input searched for the end of the headers */
 	bool head;      /* a HEAD request: its answer has no body */
 	bool answered;
+	bool lingering; /* the answer has left (on_written) */
 };
 
 /* "HOST:PORT" or "[IPV6]:PORT" into host (in place) and port: a decimal
@@ -309,6 +311,7 @@ static void on_written(struct bufferevent *bev, void *arg)
 	bufferevent_setwatermark(bev, EV_READ, 0, 0);
 	bufferevent_setcb(bev, on_drain, NULL, on_event, c);
 	bufferevent_enable(bev, EV_READ);
+	c->lingering = true;
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -318,11 +321,17 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	connection_free(arg);
 }
 
-/* At the cap: the oldest connection that has sent no request yet, or, when
- * every one is answered and lingering, the oldest of all. */
+/* At the cap, whose slot a new connection takes: the oldest of those
+ * whose answer has left (they only linger), else the oldest without an
+ * answer, else (every answer still being written) the oldest. */
 static struct connection *eviction_victim(const struct server *server)
 {
-	for (struct connection *c = server->oldest; c != NULL; c = c->newer)
+	struct connection *c;
+
+	for (c = server->oldest; c != NULL; c = c->newer)
+		if (c->lingering)
+			return c;
+	for (c = server->oldest; c != NULL; c = c->newer)
 		if (!c->answered)
 			return c;
 	return server->oldest;
@@ -338,8 +347,6 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	(void)listener;
 	(void)address;
 	(void)length;
-	if (server->connections >= SERVE_CONNECTIONS_MAX)
-		connection_free(eviction_victim(server));
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
@@ -359,6 +366,8 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		free(c);
 		return;
 	}
+	if (server->connections >= SERVE_CONNECTIONS_MAX)
+		connection_free(eviction_victim(server));
 	server->connections++;
 	c->older = server->newest;
 	if (server->newest != NULL)

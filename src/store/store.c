@@ -6,12 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "store_private.h"
 
@@ -80,11 +81,9 @@ const char *store_strerror(int err)
 	case EPROTO:
 		return "not a turnpike store, or one of another version";
 	case EROFS:
-		return "read-only (a read-only file system, or a store opened "
-		       "read-only)";
-	case ENOLCK:
-		return "lock.mdb is on a read-only file system, and LMDB would "
-		       "read without taking a reader slot (refused)";
+		return "read-only: a read-only file system (where LMDB cannot "
+		       "take a reader slot in lock.mdb), or a store opened "
+		       "read-only";
 	case ELOOP:
 		return "a symbolic link in the state directory (refused)";
 	case ENOSPC:
@@ -168,20 +167,28 @@ static int refuse_symlink(const char *dir, const char *name)
 	return S_ISLNK(st.st_mode) ? ELOOP : 0;
 }
 
-/* ENOLCK when dir is on a read-only mount. LMDB opens a read-only
- * environment there without its lock file (mdb_env_setup_locks() takes
- * EROFS with MDB_RDONLY as "no locks"), and its readers then hold no
- * reader slot: a writer in another mount namespace, the daemon, may
- * reuse the pages they are reading. A systemd unit with
+/* EROFS when a read-only open would read without LMDB's lock file: LMDB
+ * opens the lock file with O_RDWR | O_CREAT, and on EROFS with
+ * MDB_RDONLY goes on without locks (mdb_env_setup_locks()); its readers
+ * then hold no reader slot, and a writer in another mount namespace, the
+ * daemon, may reuse the pages they read. A systemd unit with
  * ProtectSystem=strict and the state directory outside its
- * ReadWritePaths= is such a reader. */
+ * ReadWritePaths= is such a reader. What counts is the mount of lock.mdb
+ * itself, or of the directory while there is none. Other errors are
+ * LMDB's to report. */
 static int refuse_lockless_reader(const char *dir)
 {
-	struct statvfs st;
+	char path[PATH_MAX];
+	int len;
 
-	if (statvfs(dir, &st) != 0)
-		return errno;
-	return (st.f_flag & ST_RDONLY) ? ENOLCK : 0;
+	len = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return ENAMETOOLONG;
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == ENOENT && faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
+		return 0;
+	return errno == EROFS ? EROFS : 0;
 }
 
 static int env_open(struct store *store, enum store_env which, const char *dir)

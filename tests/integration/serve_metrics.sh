@@ -155,9 +155,11 @@ assert got.startswith(b"HTTP/1.1 200 "), got[:200]
 print("ok: a request with bare LF line ends is served")
 
 # 40 idle connections at once: past the cap of 32, each new one takes
-# the slot of the oldest without a request, so the first 8 are closed and
+# the slot of the oldest without an answer, so the first 8 are closed and
 # the newest 32 held; a scrape then works at once, in the slot of the
-# oldest of those; the rest go at the deadline.
+# oldest of those. Once answered, the scrape's connection only lingers
+# until the client closes: the next connection takes its slot rather than
+# an idle one's. The rest go at the deadline.
 time.sleep(0.5)  # the server sees the closes above
 
 
@@ -171,25 +173,38 @@ def closed(s):
         return True
 
 
+def closed_become(socks, expected, within):
+    """Polls until the indices of the closed sockets are `expected`."""
+    deadline = time.monotonic() + within
+    while True:
+        gone = [i for i, s in enumerate(socks) if closed(s)]
+        if gone == expected or time.monotonic() > deadline:
+            return gone
+        time.sleep(0.05)
+
+
 idle = []
 for _ in range(40):
     idle.append(connect())
     time.sleep(0.01)  # accepted in this order
-time.sleep(0.5)
-gone = [i for i, s in enumerate(idle) if closed(s)]
+gone = closed_become(idle, list(range(8)), 3)
 assert gone == list(range(8)), gone
-s = connect()
-s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
-got = read_all(s)
+scrape = connect()
+scrape.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+got = read_all(scrape)
 assert got.startswith(b"HTTP/1.1 200 "), got[:200]
-time.sleep(0.5)
-gone = [i for i, s in enumerate(idle) if closed(s)]
+gone = closed_become(idle, list(range(9)), 3)
 assert gone == list(range(9)), gone
 print("ok: 40 idle connections: the 8 oldest closed, 32 held; a scrape "
       "is served at once, in the slot of the oldest")
+idle.append(connect())
+time.sleep(0.5)
+gone = closed_become(idle, list(range(9)), 0)
+assert gone == list(range(9)), gone
+print("ok: the next connection took the answered scrape's slot")
 time.sleep(5)
-gone = [i for i, s in enumerate(idle) if closed(s)]
-assert gone == list(range(40)), gone
+gone = closed_become(idle, list(range(41)), 3)
+assert gone == list(range(41)), gone
 print("ok: the idle connections are closed at the deadline")
 PY
 # Over IPv6 on ::1, when the host has it.

@@ -28,6 +28,7 @@ PORT=3478
 passed=0
 work=
 daemon_pid=
+metrics_pid=
 workers=
 installed_by_us=
 policy_rc_by_us=
@@ -71,6 +72,11 @@ cleanup() {
 	rc=$?
 	set +e
 	stop_daemon
+	# The metrics server, when a check failed while it ran.
+	if [ -n "$metrics_pid" ]; then
+		kill -TERM "$metrics_pid" 2>/dev/null
+		wait "$metrics_pid" 2>/dev/null
+	fi
 	if [ -n "$installed_by_us" ] && ! not_installed; then
 		say "cleanup: purging turnpike"
 		dpkg --purge turnpike >/dev/null 2>&1
@@ -306,9 +312,12 @@ metrics_user=$(sed -n 's/^User=//p' "$metrics_unit")
 metrics_listen=$(sed -n 's/^ExecStart=.*--listen //p' "$metrics_unit")
 # ProtectSystem=strict, as near as a mount namespace of our own comes: the
 # whole tree read-only but the unit's ReadWritePaths= ("-": if they
-# exist). turnpikectl refuses a state directory it could read only
+# exist) and StateDirectory=. turnpikectl refuses a state directory it could read only
 # without LMDB's lock file, so a unit that left it out fails here.
-metrics_rw=$(sed -n 's/^ReadWritePaths=//p' "$metrics_unit" | tr ' ' '\n' | sed 's/^-//')
+metrics_rw=$({
+	sed -n 's/^ReadWritePaths=//p' "$metrics_unit" | tr ' ' '\n' | sed 's/^-//'
+	sed -n 's/^StateDirectory=//p' "$metrics_unit" | tr ' ' '\n' | sed 's|^|/var/lib/|'
+} | grep . || true)
 check "$METRICS_UNIT makes the state directory writable" \
 	sh -c "echo '$metrics_rw' | grep -qx /var/lib/turnpike"
 # shellcheck disable=SC2016,SC2046 # the inner script expands its own $1, $@
@@ -330,12 +339,13 @@ until scrape_metrics || [ $i -ge 50 ]; do
 	sleep 0.2
 	i=$((i + 1))
 done
-scrape_metrics || cat "$work/metrics.err" "$work/metrics.txt" >&2
+scrape_metrics || cat "$work/metrics.err" >&2 || true
 check "$METRICS_UNIT's command serves the daemon's counters on $metrics_listen as $metrics_user" \
 	scrape_metrics
 kill -TERM "$metrics_pid"
 status=0
 wait "$metrics_pid" || status=$?
+metrics_pid=
 check "it stops on SIGTERM with status 0" [ "$status" -eq 0 ]
 # The store's durable environment (users, quotas), made by the daemon.
 check "/var/lib/turnpike/durable is $unit_user:$unit_group 0750" \
