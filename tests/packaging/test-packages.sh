@@ -320,13 +320,30 @@ metrics_rw=$({
 } | grep . || true)
 check "$METRICS_UNIT makes the state directory writable" \
 	sh -c "echo '$metrics_rw' | grep -qx /var/lib/turnpike"
-# shellcheck disable=SC2016,SC2046 # the inner script expands its own $1, $@
-unshare -m sh -c 'mount --make-rprivate / &&
-	for dir in $1; do [ ! -d "$dir" ] || mount --bind "$dir" "$dir" || exit; done &&
-	mount -o remount,ro,bind / && shift && exec "$@"' sh "$metrics_rw" \
+# Where this machine refuses a mount namespace (a container without
+# CAP_SYS_ADMIN), the command runs without the read-only tree.
+protect_system=
+if unshare -m true 2>/dev/null; then
+	protect_system=1
+else
+	say "no mount namespace here: the metrics command runs without ProtectSystem's read-only tree"
+fi
+# strict_tree RW COMMAND...: COMMAND with the tree read-only but RW.
+strict_tree() {
+	if [ -z "$protect_system" ]; then
+		shift
+		exec "$@"
+	fi
+	# shellcheck disable=SC2016 # the inner script expands its own $1, $@
+	exec unshare -m sh -c 'mount --make-rprivate / &&
+		for dir in $1; do [ ! -d "$dir" ] || mount --bind "$dir" "$dir" || exit; done &&
+		mount -o remount,ro,bind / && shift && exec "$@"' sh "$@"
+}
+# shellcheck disable=SC2046 # ExecStart's words
+(strict_tree "$metrics_rw" \
 	setpriv --reuid="$metrics_user" --regid="$metrics_user" --init-groups --no-new-privs \
 	--inh-caps=-all --bounding-set=-all \
-	$(sed -n 's/^ExecStart=//p' "$metrics_unit") >"$work/metrics.out" 2>"$work/metrics.err" &
+	$(sed -n 's/^ExecStart=//p' "$metrics_unit")) >"$work/metrics.out" 2>"$work/metrics.err" &
 metrics_pid=$!
 scrape_metrics() {
 	/usr/bin/python3 -c 'import sys, urllib.request
