@@ -309,6 +309,23 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Whether a paused relay may be read again: the queue is back at the
+ * write watermark, a quarter of the bound. Asked when the callback runs,
+ * not trusted from when it was scheduled: callbacks are deferred, so a
+ * write that fell to the watermark may be followed, before its callback
+ * runs, by a relay batch that filled the queue past half and paused.
+ * Resuming then would let one more batch (up to WORKER_BATCH messages)
+ * onto a queue already past half, over the bound, and drop datagrams the
+ * relay socket would have held. A later write that reaches the watermark
+ * calls back again. */
+static bool may_resume(struct stream_conn *conn)
+{
+	struct evbuffer *output = bufferevent_get_output(conn->bev);
+
+	return conn->paused &&
+	       evbuffer_get_length(output) <= conn->output_limit / 4;
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct stream_conn *conn = arg;
@@ -318,7 +335,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		stream_close(conn);
 		return;
 	}
-	if (conn->paused)
+	if (may_resume(conn))
 		resume_relays(conn);
 }
 

@@ -20,7 +20,8 @@ stream-auth-timeout = 6
 stream-max-pending = 300
 stream-max-pending-per-source = 100
 stream-buffer = 64KiB
-stream-write-timeout = 3"
+stream-write-timeout = 3
+allocation-rcvbuf = 256KiB"
 start_turnpiked "$WORK/turnpike.conf"
 sleep 0.5
 fds_before=$(workers_fds)
@@ -37,7 +38,13 @@ pauses() {
 	"$TURNPIKECTL" -c "$WORK/turnpike.conf" --json counters | json "d['counters']['stream_pauses']"
 }
 pauses_before=$(pauses) || fail "turnpikectl counters"
-client slowread 127.0.0.1 "$PORT" alice wonderland 300 1.5 || fail "a client that reads late"
+# 450 x 504 bytes is more than the server holds for the client without
+# pausing: its queue (stream-buffer), its socket's send buffer (the kernel
+# doubles the stream-buffer it is given) and the client's 8 KiB window.
+# The peer sends no more at a time than the relay socket has room for
+# (allocation-rcvbuf, 256 KiB).
+client slowread 127.0.0.1 "$PORT" alice wonderland 450 1.5 262144 ||
+	fail "a client that reads late"
 paused() { [ "$(pauses)" -gt "$pauses_before" ]; }
 for _ in $(seq 30); do paused && break; sleep 0.1; done
 paused || fail "the client that reads late never paused its relay: nothing was tested"

@@ -23,10 +23,12 @@ a client with the same request API as turnclient.Client on a byte stream
         A client that allocates and reads nothing for WAIT seconds while a
         peer sends COUNT datagrams to it; succeeds when the server has
         closed it.
-  streamclient.py slowread HOST PORT USER PASS COUNT WAIT
+  streamclient.py slowread HOST PORT USER PASS COUNT WAIT [RELAY_RCVBUF]
         A client that reads nothing for WAIT seconds while a peer sends
-        COUNT 500-byte datagrams, then reads: succeeds when every one
-        arrives, in order (the server paused and resumed the relay).
+        COUNT 500-byte datagrams, no more at a time than the relay socket
+        holds: succeeds when the server left some in the relay socket
+        meanwhile and, once the client reads, every one arrives, in order
+        (the server paused and resumed the relay).
   streamclient.py hold HOST PORT USER PASS CAFILE STOP_FILE
         A TLS client relays one echo per 50 ms until STOP_FILE; prints
         "ready" and the certificate's SHA-256, then "relayed N of M".
@@ -71,9 +73,24 @@ def tls_context(cafile):
     return ctx
 
 
-def connect(host, port, cafile=None, source=None, timeout=5.0):
-    sock = socket.create_connection((host, int(port)), timeout=timeout,
-                                    source_address=(source, 0) if source else None)
+def connect(host, port, cafile=None, source=None, timeout=5.0, rcvbuf=None):
+    """A TCP (or, with cafile, TLS) connection; rcvbuf, when given, is
+    the receive buffer, set before the handshake: the window then agrees
+    with the buffer from the first segment on. Set after, it would shrink
+    the buffer under a window already advertised, and the kernel would
+    drop what the server sends into that window."""
+    if rcvbuf is None:
+        sock = socket.create_connection(
+            (host, int(port)), timeout=timeout,
+            source_address=(source, 0) if source else None)
+    else:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        if source:
+            sock.bind((source, 0))
+        sock.connect((host, int(port)))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if cafile:
         sock = tls_context(cafile).wrap_socket(sock, server_hostname=host)
@@ -84,9 +101,9 @@ class StreamClient(Client):
     """turnclient.Client's requests over one TCP or TLS connection."""
 
     def __init__(self, host, port, username=None, password=None,
-                 cafile=None, trickle=False):
+                 cafile=None, trickle=False, rcvbuf=None):
         Client.__init__(self, host, port, username, password,
-                        sock=connect(host, port, cafile))
+                        sock=connect(host, port, cafile, rcvbuf=rcvbuf))
         self.sock.settimeout(3.0)
         self.trickle = trickle
         self.buffer = b""
@@ -400,9 +417,18 @@ def cmd_idle(host, port, count, source, stop_file):
 def small_window_client(host, port, user, password):
     """A TCP client with a small receive buffer, an allocation and a
     channel to a peer socket on 127.0.0.1: (client, peer, where the peer
-    sends to reach the client)."""
-    c = StreamClient(host, port, user, password)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sends to reach the client).
+
+    The buffer is set before connecting (connect()). Shrunk afterwards,
+    the kernel dropped the segments the server had sent into the window
+    advertised before, and the server's TCP recovered them only by
+    retransmission timeouts, doubling from 200 ms; reading did not bring
+    them. A client that read again 1.5 s after the server's socket had
+    filled got nothing until the retransmission due about 1.7 s after,
+    or, late by a little under load, the next at about 3.3 s: by then
+    the server, its socket not writable for stream-write-timeout (3 s),
+    had reset the connection."""
+    c = StreamClient(host, port, user, password, rcvbuf=4096)
     code, reply = c.request(ALLOCATE, [UDP])
     check("Allocate", code == 0)
     relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
@@ -436,27 +462,102 @@ def cmd_noread(host, port, user, password, count, wait):
     return 0
 
 
-def cmd_slowread(host, port, user, password, count, wait):
+def udp_queue(port):
+    """(bytes queued, datagrams dropped) at the UDP socket bound to
+    127.0.0.1:port, as /proc/net/udp counts them (the queue in what the
+    kernel charges against SO_RCVBUF, overhead included), or None."""
+    local = "0100007F:%04X" % int(port)
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == local:
+                return int(fields[4].split(":")[1], 16), int(fields[-1])
+    return None
+
+
+def udp_capacity(rcvbuf, payload):
+    """How many datagrams of `payload` bytes from 127.0.0.1 a socket with
+    SO_RCVBUF rcvbuf holds unread, and what the kernel charges for one: a
+    socket of our own asks for the same buffer (capped at rmem_max and
+    doubled alike) and is filled until it drops."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sink.bind(("127.0.0.1", 0))
+    source = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(4 * rcvbuf // payload):
+        source.sendto(b"c" * payload, sink.getsockname())
+    queued, _ = udp_queue(sink.getsockname()[1])
+    sink.setblocking(False)
+    held = 0
+    try:
+        while True:
+            sink.recv(payload)
+            held += 1
+    except BlockingIOError:
+        pass
+    sink.close()
+    source.close()
+    return held, queued // held
+
+
+def send_within(peer, relay, count, room, charge):
+    """Sends count datagrams of 500 bytes from peer to relay, never more
+    than the relay socket has room for (room datagrams, each charged
+    charge bytes): when the server does not read it, paused or not
+    scheduled yet, the peer waits rather than have the kernel drop."""
+    deadline = time.monotonic() + 5
+    sent = 0
+    while sent < count:
+        queued, _ = udp_queue(relay[1])
+        n = min(count - sent, room - (queued + charge - 1) // charge)
+        if n <= 0:
+            if time.monotonic() > deadline:
+                raise Failure("the relay socket stayed full: %d datagrams "
+                              "queued, %d to send" %
+                              (queued // charge, count - sent))
+            time.sleep(0.001)
+            continue
+        for i in range(sent, sent + n):
+            peer.sendto(b"%08d" % i + b"p" * 492, relay)
+        sent += n
+
+
+def cmd_slowread(host, port, user, password, count, wait,
+                 relay_rcvbuf=256 * 1024):
     """Back-pressure loses nothing that fits the relay socket's buffer:
     the peer sends `count` 500-byte datagrams to a client that reads
-    nothing for `wait` seconds (less than stream-write-timeout, more than
-    its buffers hold, so the server pauses the relay socket), then reads:
-    every datagram arrives, in order, once the server resumes."""
+    nothing for `wait` seconds (less than stream-write-timeout), then
+    reads: every datagram arrives, in order, once the server resumes.
+
+    count must be more than the server holds for the client without
+    pausing (its queue, its socket's send buffer, the client's window):
+    then a server that does not pause drops some, and one that does
+    leaves the rest in the relay socket, which is checked. The peer
+    never sends more than the relay socket (SO_RCVBUF relay_rcvbuf,
+    turnpiked's allocation-rcvbuf) has room for, measured here, so that
+    what the kernel drops, when the server is slow to read, is not taken
+    for the server's loss."""
+    count = int(count)
+    capacity, charge = udp_capacity(int(relay_rcvbuf), 500)
     c, peer, relay = small_window_client(host, port, user, password)
-    for i in range(int(count)):
-        peer.sendto(b"%08d" % i + b"p" * 492, relay)
+    # A margin for what the kernel charges beyond our measure.
+    send_within(peer, relay, count, capacity - 8, charge)
     time.sleep(float(wait))
+    queued, drops = udp_queue(relay[1])
+    check("the server left datagrams in the relay socket while the client "
+          "did not read (%d)" % (queued // charge), queued > 0)
     got = 0
     deadline = time.monotonic() + 10
-    while got < int(count) and time.monotonic() < deadline:
+    while got < count and time.monotonic() < deadline:
         frame = c.read_frame()
         if frame[0] & 0xC0 != 0x40:
             continue
         if frame[4:12] != b"%08d" % got:
-            raise Failure("datagram %d arrived as %r" % (got, frame[4:12]))
+            raise Failure("datagram %d arrived as %r (the relay socket "
+                          "dropped %d)" % (got, frame[4:12], drops))
         got += 1
-    check("all %s datagrams arrived after the client read again" % count,
-          got == int(count))
+    check("all %d datagrams arrived after the client read again" % count,
+          got == count)
     c.sock.close()
     peer.close()
     return 0
