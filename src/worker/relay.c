@@ -415,7 +415,7 @@ int relay_from_client(struct worker_socket *socket)
 	struct relay_client_batch client;
 	int i, count;
 
-	count = worker_receive_batch(worker, socket, messages);
+	count = worker_receive_batch(worker, socket, messages, WORKER_BATCH);
 	relay_client_batch_init(&client, socket);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
@@ -499,9 +499,15 @@ int relay_from_peer(struct worker_socket *socket)
 	struct relay_batch batch;
 	uint64_t now = worker_now(), now_ns = 0;
 	bool paused = false;
+	unsigned max = WORKER_BATCH;
 	int i, count;
 
-	count = worker_receive_batch(worker, socket, messages);
+	/* A TCP or TLS client's queue is bounded (stream-buffer): read no
+	 * more than its room holds, for a batch read is not put back. */
+	if (a->client_socket.stream != NULL &&
+	    (max = stream_relay_room(a->client_socket.stream)) == 0)
+		return 0;
+	count = worker_receive_batch(worker, socket, messages, max);
 	batch_init(&batch, a->client_socket.fd);
 	for (i = 0; i < count; i++) {
 		const struct sockaddr *peer =
@@ -532,6 +538,10 @@ int relay_from_peer(struct worker_socket *socket)
 	}
 	limit_batch(a, LIMITER_TO_CLIENT, &batch, &now_ns);
 	flush_to_client(worker, &batch);
-	/* Paused: the caller reads no further batch. */
-	return paused ? 0 : count;
+	/* Paused: the caller reads no further batch. A batch cut short by
+	 * the client's room may have left datagrams: WORKER_BATCH tells the
+	 * caller to read again. */
+	if (paused)
+		return 0;
+	return (unsigned)count == max ? WORKER_BATCH : count;
 }

@@ -11,13 +11,13 @@
 #include "batch.h"
 #include "worker_private.h"
 
-/* udp.c: one recvmmsg() from socket into the worker's buffers; returns
- * the count (0 when nothing was read). Truncated datagrams get msg_len
- * 0. For a wildcard listener, worker->destinations[i] is where datagram
- * i was sent to. */
+/* udp.c: one recvmmsg() of at most max (1 to WORKER_BATCH) datagrams
+ * from socket into the worker's buffers; returns the count (0 when
+ * nothing was read). Truncated datagrams get msg_len 0. For a wildcard
+ * listener, worker->destinations[i] is where datagram i was sent to. */
 int worker_receive_batch(struct worker *worker,
                          const struct worker_socket *socket,
-                         struct mmsghdr messages[WORKER_BATCH]);
+                         struct mmsghdr messages[WORKER_BATCH], unsigned max);
 
 /*
  * Datagrams from one allocation's client on their way to peers, over UDP
@@ -55,7 +55,9 @@ void relay_client_flush(struct relay_client_batch *client);
 int relay_from_client(struct worker_socket *socket);
 
 /* Drains a relay socket: peer datagrams to the client as ChannelData or
- * Data indications (RFC 8656 §11.6, §12.6). Returns the number read. */
+ * Data indications (RFC 8656 §11.6, §12.6). Returns the number read;
+ * WORKER_BATCH when a batch cut to a stream client's room was full (the
+ * socket may hold more), 0 when that client's relay is paused. */
 int relay_from_peer(struct worker_socket *socket);
 
 /* One ChannelData message from the allocation's client that arrived

@@ -155,6 +155,23 @@ bool stream_send_relayed(struct stream_conn *conn, const uint8_t *message,
 	return !conn->paused;
 }
 
+unsigned stream_relay_room(const struct stream_conn *conn)
+{
+	size_t queued, room;
+
+	if (conn->paused || conn->closing)
+		return 0;
+	/* A datagram fills at most one receive buffer, and its frame
+	 * (ChannelData or Data indication, padded) fits that buffer too:
+	 * the headroom covers the headers. */
+	queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	room = queued < conn->output_limit ? conn->output_limit - queued : 0;
+	room /= WORKER_BUFFER_SIZE;
+	if (room == 0)
+		return 1;
+	return room < WORKER_BATCH ? (unsigned)room : WORKER_BATCH;
+}
+
 uint8_t stream_transport(const struct stream_conn *conn)
 {
 	return conn->tls ? STUN_TRANSPORT_TLS : STUN_TRANSPORT_TCP;

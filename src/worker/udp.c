@@ -22,7 +22,7 @@
 
 int worker_receive_batch(struct worker *worker,
                          const struct worker_socket *socket,
-                         struct mmsghdr messages[WORKER_BATCH])
+                         struct mmsghdr messages[WORKER_BATCH], unsigned max)
 {
 	uint16_t port = net_addr_port((const struct sockaddr *)&socket->local);
 	struct iovec iov[WORKER_BATCH];
@@ -47,8 +47,7 @@ int worker_receive_batch(struct worker *worker,
 	 * cleared by that: read on, for an allocation's socket is edge
 	 * triggered and would not be told again. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		count = recvmmsg(socket->fd, messages, WORKER_BATCH,
-		                 MSG_DONTWAIT, NULL);
+		count = recvmmsg(socket->fd, messages, max, MSG_DONTWAIT, NULL);
 		if (count >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
 			break;
 	}
@@ -78,7 +77,7 @@ static int drain_listener(struct worker_socket *socket)
 	struct mmsghdr messages[WORKER_BATCH];
 	int i, count;
 
-	count = worker_receive_batch(worker, socket, messages);
+	count = worker_receive_batch(worker, socket, messages, WORKER_BATCH);
 	for (i = 0; i < count; i++) {
 		struct worker_datagram dg = {
 		    .socket = socket,

@@ -3,7 +3,8 @@
 # that are neither STUN nor ChannelData close their connection at once; a
 # stalled TLS handshake and a client that never allocates are closed after
 # their timeouts; a client that reads late gets every datagram its relay
-# socket held meanwhile; a client that never reads is paced, then
+# socket held meanwhile, and one that reads at once every datagram of
+# bursts larger than its queue; a client that never reads is paced, then
 # dropped, and its allocation deleted; 2,000 idle connections (1,000 from one address,
 # 1,000 from ten) are held only up to the configured bounds. Throughout,
 # the workers' descriptors and memory stay bounded, they come back to
@@ -48,6 +49,11 @@ client slowread 127.0.0.1 "$PORT" alice wonderland 450 1.5 262144 ||
 paused() { [ "$(pauses)" -gt "$pauses_before" ]; }
 for _ in $(seq 30); do paused && break; sleep 0.1; done
 paused || fail "the client that reads late never paused its relay: nothing was tested"
+# Bursts of 30 datagrams of 3,000 bytes (90 KB) to a client that reads
+# at once, through a queue of 64 KiB: the server reads no more at a time
+# than the queue has room for.
+client bigdata 127.0.0.1 "$PORT" alice wonderland 150 3000 30 ||
+	fail "bursts larger than the client's queue"
 client noread 127.0.0.1 "$PORT" alice wonderland 20000 5 || fail "a client that never reads"
 for _ in $(seq 30); do
 	"$STOREDUMP" "$WORK/state" | grep -q . || break

@@ -29,6 +29,11 @@ a client with the same request API as turnclient.Client on a byte stream
         holds: succeeds when the server left some in the relay socket
         meanwhile and, once the client reads, every one arrives, in order
         (the server paused and resumed the relay).
+  streamclient.py bigdata HOST PORT USER PASS COUNT SIZE BURST
+        A client that reads at once while a peer sends COUNT datagrams of
+        SIZE bytes in bursts of BURST (each more than the client's queue
+        holds, none more than the relay socket holds): every one arrives,
+        in order.
   streamclient.py hold HOST PORT USER PASS CAFILE STOP_FILE
         A TLS client relays one echo per 50 ms until STOP_FILE; prints
         "ready" and the certificate's SHA-256, then "relayed N of M".
@@ -45,6 +50,7 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -500,17 +506,20 @@ def udp_capacity(rcvbuf, payload):
     return held, queued // held
 
 
-def send_within(peer, relay, count, room, charge):
-    """Sends count datagrams of 500 bytes from peer to relay, never more
-    than the relay socket has room for (room datagrams, each charged
-    charge bytes): when the server does not read it, paused or not
-    scheduled yet, the peer waits rather than have the kernel drop."""
+def send_within(peer, relay, count, room, charge, size=500, burst=0):
+    """Sends count numbered datagrams of `size` bytes from peer to relay,
+    never more than the relay socket has room for (room datagrams, each
+    charged charge bytes): when the server does not read it, paused or
+    not scheduled yet, the peer waits rather than have the kernel drop.
+    With burst, they go burst at a time, each burst once all of it
+    fits."""
     deadline = time.monotonic() + 5
     sent = 0
     while sent < count:
         queued, _ = udp_queue(relay[1])
-        n = min(count - sent, room - (queued + charge - 1) // charge)
-        if n <= 0:
+        free = room - (queued + charge - 1) // charge
+        n = min(count - sent, burst or free)
+        if n <= 0 or n > free:
             if time.monotonic() > deadline:
                 raise Failure("the relay socket stayed full: %d datagrams "
                               "queued, %d to send" %
@@ -518,8 +527,26 @@ def send_within(peer, relay, count, room, charge):
             time.sleep(0.001)
             continue
         for i in range(sent, sent + n):
-            peer.sendto(b"%08d" % i + b"p" * 492, relay)
+            peer.sendto(b"%08d" % i + b"p" * (size - 8), relay)
         sent += n
+        deadline = time.monotonic() + 5
+
+
+def read_in_order(c, count, seconds, note=""):
+    """Reads ChannelData frames until count numbered datagrams have come
+    (or seconds have passed): raises on one out of order; returns how
+    many came."""
+    got = 0
+    deadline = time.monotonic() + seconds
+    while got < count and time.monotonic() < deadline:
+        frame = c.read_frame()
+        if frame[0] & 0xC0 != 0x40:
+            continue
+        if frame[4:12] != b"%08d" % got:
+            raise Failure("datagram %d arrived as %r%s" %
+                          (got, frame[4:12], note))
+        got += 1
+    return got
 
 
 def cmd_slowread(host, port, user, password, count, wait,
@@ -546,17 +573,48 @@ def cmd_slowread(host, port, user, password, count, wait,
     queued, drops = udp_queue(relay[1])
     check("the server left datagrams in the relay socket while the client "
           "did not read (%d)" % (queued // charge), queued > 0)
-    got = 0
-    deadline = time.monotonic() + 10
-    while got < count and time.monotonic() < deadline:
-        frame = c.read_frame()
-        if frame[0] & 0xC0 != 0x40:
-            continue
-        if frame[4:12] != b"%08d" % got:
-            raise Failure("datagram %d arrived as %r (the relay socket "
-                          "dropped %d)" % (got, frame[4:12], drops))
-        got += 1
+    got = read_in_order(c, count, 10,
+                        " (the relay socket dropped %d)" % drops)
     check("all %d datagrams arrived after the client read again" % count,
+          got == count)
+    c.sock.close()
+    peer.close()
+    return 0
+
+
+def cmd_bigdata(host, port, user, password, count, size, burst):
+    """A client that reads at once gets every one of `count` datagrams of
+    `size` bytes that a peer sends in bursts of `burst`: more, in one
+    burst, than the client's queue (stream-buffer) holds, so a server
+    that read a whole burst in one batch would drop some. The peer sends
+    a burst only when the relay socket has room for it (measured here),
+    so that the kernel drops nothing."""
+    count, size, burst = int(count), int(size), int(burst)
+    capacity, charge = udp_capacity(256 * 1024, size)
+    check("the relay socket holds a burst (%d of %d)" % (burst, capacity),
+          burst + 4 <= capacity)
+    c = StreamClient(host, port, user, password)
+    code, reply = c.request(ALLOCATE, [UDP])
+    check("Allocate", code == 0)
+    relayed = parse_xor_address(reply[XOR_RELAYED_ADDRESS], b"")
+    peer = peer_socket()
+    bind_channel(c, peer.getsockname())
+    relay = ("127.0.0.1", relayed[1])
+    failures = []
+
+    def send():
+        try:
+            send_within(peer, relay, count, capacity - 4, charge, size,
+                        burst)
+        except Failure as e:
+            failures.append(str(e))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    got = read_in_order(c, count, 15)
+    sender.join()
+    check("the peer sent all (%s)" % "; ".join(failures), not failures)
+    check("all %d datagrams of %d bytes arrived" % (count, size),
           got == count)
     c.sock.close()
     peer.close()
@@ -618,6 +676,7 @@ def cmd_hold(host, port, user, password, cafile, stop_file):
 
 COMMANDS = {"relay": cmd_relay, "framing": cmd_framing, "stall": cmd_stall,
             "idle": cmd_idle, "noread": cmd_noread, "slowread": cmd_slowread,
+            "bigdata": cmd_bigdata,
             "hold": cmd_hold,
             "fingerprint": cmd_fingerprint, "tlsinfo": cmd_tlsinfo}
 
