@@ -226,27 +226,43 @@ wait_until() {
 
 # run_uclient NAME PORT ARGS...: coturn's turnutils_uclient through the
 # server on 127.0.0.1:PORT to turnutils_peer on $PEER_PORT, 40 messages per
-# client; every one must come back.
+# client; every one must come back. turnutils_uclient stops waiting a
+# fixed time after its last send and counts what is still on its way as
+# lost: on a loaded machine (make -j2 check on 2 cores) a TLS run lost
+# 2-11 of 160 that turnpiked had relayed both ways (its counters). So a
+# run that only lost messages is run once more, and must then lose none.
 run_uclient() {
 	name=$1
 	port=$2
 	shift 2
-	out=$(timeout 60 turnutils_uclient -n 40 -l 120 -z 5 -e 127.0.0.1 \
+	uclient_once "$name" "$port" "$@" && return 0
+	echo "$name: lost some ($uclient_lost), once more"
+	uclient_once "$name" "$port" "$@" ||
+		fail "$name: sent $uclient_sent, received $uclient_recv; turnutils_uclient said: $(echo "$uclient_out" | tail -25)"
+}
+
+# uclient_once NAME PORT ARGS...: one run_uclient run. Fails the test on
+# an error; returns 1 when messages were lost (uclient_sent,
+# uclient_recv, uclient_lost, uclient_out say what).
+uclient_once() {
+	name=$1
+	port=$2
+	shift 2
+	uclient_out=$(timeout 60 turnutils_uclient -n 40 -l 120 -z 5 -e 127.0.0.1 \
 		-r "$PEER_PORT" -p "$port" "$@" 127.0.0.1 2>&1) ||
-		fail "$name: turnutils_uclient failed: $(echo "$out" | tail -5)"
-	summary=$(echo "$out" | grep 'tot_send_msgs=[0-9]*, tot_recv_msgs' | tail -1)
-	lost=$(echo "$out" | grep 'Total lost packets' | tail -1)
-	echo "$name: $summary; $lost"
-	sent=$(echo "$summary" | sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p')
-	recv=$(echo "$summary" | sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p')
-	[ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "$name: nothing sent: $out"
-	[ "$sent" = "$recv" ] ||
-		fail "$name: sent $sent, received $recv; turnutils_uclient said: $(echo "$out" | tail -25)"
+		fail "$name: turnutils_uclient failed: $(echo "$uclient_out" | tail -5)"
+	summary=$(echo "$uclient_out" | grep 'tot_send_msgs=[0-9]*, tot_recv_msgs' | tail -1)
+	uclient_lost=$(echo "$uclient_out" | grep 'Total lost packets' | tail -1)
+	echo "$name: $summary; $uclient_lost"
+	uclient_sent=$(echo "$summary" | sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p')
+	uclient_recv=$(echo "$summary" | sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p')
+	[ -n "$uclient_sent" ] && [ "$uclient_sent" -gt 0 ] ||
+		fail "$name: nothing sent: $uclient_out"
 	# Over TLS, turnutils_uclient tries TLS 1.0 and 1.1 first, which
 	# the server refuses (RFC 8996); that alert is no error of ours.
-	errors=$(echo "$out" | grep error | grep -v 'alert protocol version') || true
+	errors=$(echo "$uclient_out" | grep error | grep -v 'alert protocol version') || true
 	[ -z "$errors" ] || fail "$name: errors: $(echo "$errors" | head -3)"
-	return 0
+	[ "$uclient_sent" = "$uclient_recv" ]
 }
 
 # make_cert NAME: a self-signed certificate for 127.0.0.1 made on the fly,
