@@ -503,9 +503,12 @@ int relay_from_peer(struct worker_socket *socket)
 	int i, count;
 
 	/* A TCP or TLS client's queue is bounded (stream-buffer): read no
-	 * more than its room holds, for a batch read is not put back. */
+	 * more than its room holds, less what waits on the pacing wheel
+	 * for it, for a batch read is not put back. */
 	if (a->client_socket.stream != NULL &&
-	    (max = stream_relay_room(a->client_socket.stream)) == 0)
+	    (max = stream_relay_room(
+	         a->client_socket.stream,
+	         a->limits.flow[LIMITER_TO_CLIENT].queue.queued_bytes)) == 0)
 		return 0;
 	count = worker_receive_batch(worker, socket, messages, max);
 	batch_init(&batch, a->client_socket.fd);

@@ -131,6 +131,10 @@ static bool queue(struct stream_conn *conn, const uint8_t *data, size_t length)
 	    bufferevent_write(conn->bev, data, length) != 0 ||
 	    (pad > 0 && bufferevent_write(conn->bev, zeros, pad) != 0)) {
 		worker->metrics->stream_drops++;
+		/* A queue that grew past half before its allocation (or
+		 * its second Allocate) was there to pause pauses now. */
+		if (queued > limit / 2)
+			pause_relays(conn);
 		return false;
 	}
 	if (queued + length + pad > limit / 2)
@@ -155,7 +159,7 @@ bool stream_send_relayed(struct stream_conn *conn, const uint8_t *message,
 	return !conn->paused;
 }
 
-unsigned stream_relay_room(const struct stream_conn *conn)
+unsigned stream_relay_room(const struct stream_conn *conn, size_t pending)
 {
 	size_t queued, room;
 
@@ -164,7 +168,8 @@ unsigned stream_relay_room(const struct stream_conn *conn)
 	/* A datagram fills at most one receive buffer, and its frame
 	 * (ChannelData or Data indication, padded) fits that buffer too:
 	 * the headroom covers the headers. */
-	queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	queued =
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) + pending;
 	room = queued < conn->output_limit ? conn->output_limit - queued : 0;
 	room /= WORKER_BUFFER_SIZE;
 	if (room == 0)
@@ -187,6 +192,10 @@ void stream_client_socket(struct stream_conn *conn,
 void stream_attach(struct stream_conn *conn, struct allocation *allocation)
 {
 	conn->socket.allocation = allocation;
+	/* Responses may have filled the queue past half meanwhile. */
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
+	    conn->output_limit / 2)
+		pause_relays(conn);
 	if (conn->pending) {
 		leave_pending(conn);
 		stream_list_append(&set_of(conn)->active, conn);

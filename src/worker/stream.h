@@ -111,9 +111,10 @@ bool stream_send_relayed(struct stream_conn *conn, const uint8_t *message,
                          size_t length, size_t payload);
 /* How many datagrams the relay may read for this client in one batch so
  * that every frame they make fits its queue (a frame takes at most
- * WORKER_BUFFER_SIZE bytes): 0 while its relay is paused, else 1 to
- * WORKER_BATCH. */
-unsigned stream_relay_room(const struct stream_conn *conn);
+ * WORKER_BUFFER_SIZE bytes), with pending bytes of frames still on their
+ * way to it (on the pacing wheel): 0 while its relay is paused, else 1
+ * to WORKER_BATCH. */
+unsigned stream_relay_room(const struct stream_conn *conn, size_t pending);
 /* STUN_TRANSPORT_TCP or STUN_TRANSPORT_TLS, for the store's record. */
 uint8_t stream_transport(const struct stream_conn *conn);
 

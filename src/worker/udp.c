@@ -28,7 +28,7 @@ int worker_receive_batch(struct worker *worker,
 	struct iovec iov[WORKER_BATCH];
 	int i, count = 0, attempt;
 
-	for (i = 0; i < WORKER_BATCH; i++) {
+	for (i = 0; i < (int)max; i++) {
 		iov[i].iov_base = worker->buffers[i] + WORKER_HEADROOM;
 		iov[i].iov_len = WORKER_MAX_PAYLOAD;
 		memset(&messages[i].msg_hdr, 0, sizeof(messages[i].msg_hdr));

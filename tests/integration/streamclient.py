@@ -471,14 +471,15 @@ def cmd_noread(host, port, user, password, count, wait):
 def udp_queue(port):
     """(bytes queued, datagrams dropped) at the UDP socket bound to
     127.0.0.1:port, as /proc/net/udp counts them (the queue in what the
-    kernel charges against SO_RCVBUF, overhead included), or None."""
+    kernel charges against SO_RCVBUF, overhead included); Failure when
+    there is none (the allocation is gone)."""
     local = "0100007F:%04X" % int(port)
     with open("/proc/net/udp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
             if fields[1] == local:
                 return int(fields[4].split(":")[1], 16), int(fields[-1])
-    return None
+    raise Failure("no UDP socket on 127.0.0.1:%s" % port)
 
 
 def udp_capacity(rcvbuf, payload):
@@ -606,13 +607,13 @@ def cmd_bigdata(host, port, user, password, count, size, burst):
         try:
             send_within(peer, relay, count, capacity - 4, charge, size,
                         burst)
-        except Failure as e:
-            failures.append(str(e))
+        except Exception as e:  # reported below, whatever it was
+            failures.append("%s: %s" % (type(e).__name__, e))
 
-    sender = threading.Thread(target=send)
+    sender = threading.Thread(target=send, daemon=True)
     sender.start()
     got = read_in_order(c, count, 15)
-    sender.join()
+    sender.join(10)
     check("the peer sent all (%s)" % "; ".join(failures), not failures)
     check("all %d datagrams of %d bytes arrived" % (count, size),
           got == count)
