@@ -52,6 +52,10 @@ struct ctl {
 /* main.c */
 /* "turnpikectl: " and the message on stderr; returns CTL_EXIT_ERROR. */
 int ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What ctl_error() said last (cut to its size), for serve-metrics to
+ * answer with. */
+#define CTL_LAST_ERROR_SIZE 512
+extern char ctl_last_error[CTL_LAST_ERROR_SIZE];
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the state directory's store, with a clear message on failure:
  * returns CTL_EXIT_OK or CTL_EXIT_ERROR. */

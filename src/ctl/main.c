@@ -52,12 +52,17 @@ static void usage(FILE *out)
 	        "  stop\n");
 }
 
+char ctl_last_error[CTL_LAST_ERROR_SIZE];
+
 int ctl_error(const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, copy;
 
-	fputs("turnpikectl: ", stderr);
 	va_start(ap, fmt);
+	va_copy(copy, ap);
+	vsnprintf(ctl_last_error, sizeof(ctl_last_error), fmt, copy);
+	va_end(copy);
+	fputs("turnpikectl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);

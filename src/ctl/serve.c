@@ -167,6 +167,7 @@ static void answer_metrics(struct connection *c)
 	FILE *out;
 	int rc;
 
+	ctl_last_error[0] = '\0';
 	rc = ctl_master_find(c->server->ctl, &store, &master);
 	if (rc == CTL_EXIT_NOT_RUNNING) {
 		answer_text(c, 503, "Service Unavailable", "", master.why);
@@ -175,8 +176,9 @@ static void answer_metrics(struct connection *c)
 	}
 	if (rc != CTL_EXIT_OK) {
 		answer_text(c, 503, "Service Unavailable", "",
-		            "cannot read turnpiked's state (see turnpikectl's "
-		            "standard error)");
+		            ctl_last_error[0] != '\0'
+		                ? ctl_last_error
+		                : "cannot read turnpiked's state");
 		return;
 	}
 	if (master.status->counter_count == 0) {

@@ -5,11 +5,12 @@
 # rx_datagrams in the next scrape. One request per connection: pipelined
 # requests get one answer and the close; a request that never ends, or
 # one over 8 KiB, is cut off; past a cap of 32 connections a new one
-# takes the slot of the oldest idle one, so a scrape is served while
+# takes the slot of an answered or the oldest idle one, so a scrape is served while
 # clients hold idle connections, and those go at the deadline.
 # Bare-LF clients are served; HEAD gets headers only.
 # Other paths 404, other methods 405; with turnpiked gone 503 with the
-# reason; SIGTERM ends the server with status 0. A bad or busy --listen,
+# reason (so is a state directory it may not read); SIGTERM ends the
+# server with status 0. A bad or busy --listen,
 # and --listen with another command, are refused.
 . "$(dirname "$0")/lib.sh"
 
@@ -24,7 +25,8 @@ start_turnpiked "$CONF"
 
 SERVE_PID=
 V6_PID=
-trap 'for p in $SERVE_PID $V6_PID; do kill "$p" 2>/dev/null; done; cleanup' EXIT INT TERM
+RO_PID=
+trap 'for p in $SERVE_PID $V6_PID $RO_PID; do kill "$p" 2>/dev/null; done; cleanup' EXIT INT TERM
 "$TURNPIKECTL" -c "$CONF" serve-metrics --listen "127.0.0.1:$HTTP_PORT" \
 	>"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
@@ -226,6 +228,29 @@ PY
 	wait "$V6_PID" || fail "serve-metrics on [::1] did not exit 0"
 	V6_PID=
 	echo "ok: a scrape over IPv6"
+fi
+
+# A state directory it cannot read safely (read-only, in a mount
+# namespace of its own; root only): 503 with the reason.
+if unshare -m true 2>/dev/null; then
+	RO_PORT=$(other_port "$HTTP_PORT")
+	unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" "$1" &&
+		mount -o remount,ro,bind "$1" && shift && exec "$@"' sh "$WORK/state" \
+		"$TURNPIKECTL" -c "$CONF" serve-metrics --listen "127.0.0.1:$RO_PORT" \
+		>"$WORK/ro.out" 2>"$WORK/ro.err" &
+	RO_PID=$!
+	wait_for_line "$WORK/ro.out" "serving" ||
+		fail "serve-metrics on a read-only state: $(cat "$WORK/ro.out" "$WORK/ro.err")"
+	main_port=$HTTP_PORT
+	HTTP_PORT=$RO_PORT
+	scrape >"$WORK/ro"
+	HTTP_PORT=$main_port
+	kill -TERM "$RO_PID"
+	wait "$RO_PID" || fail "serve-metrics on a read-only state did not exit 0"
+	RO_PID=
+	head -n 1 "$WORK/ro" | grep -q '^503 ' && grep -q "lock.mdb is on a read-only" "$WORK/ro" ||
+		fail "a read-only state directory: $(cat "$WORK/ro")"
+	echo "ok: 503 with the store's reason on a read-only state directory"
 fi
 
 # A second server on the same port, a bad --listen, --listen elsewhere.
