@@ -148,6 +148,15 @@ static int make_dir(const char *dir)
 	return errno;
 }
 
+/* path = dir/name (name NULL: dir itself), or ENAMETOOLONG. */
+static int path_in(char path[PATH_MAX], const char *dir, const char *name)
+{
+	int len = snprintf(path, PATH_MAX, "%s%s%s", dir, name ? "/" : "",
+	                   name ? name : "");
+
+	return len < 0 || len >= PATH_MAX ? ENAMETOOLONG : 0;
+}
+
 /* ELOOP when dir/name (name NULL: dir itself) is a symbolic link. The
  * service user owns the state directory, and a master started as root
  * opens and chowns what is in it: a link planted there would make root
@@ -156,12 +165,10 @@ static int refuse_symlink(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int len;
+	int err = path_in(path, dir, name);
 
-	len = snprintf(path, sizeof(path), "%s%s%s", dir, name ? "/" : "",
-	               name ? name : "");
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return ENAMETOOLONG;
+	if (err != 0)
+		return err;
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : errno;
 	return S_ISLNK(st.st_mode) ? ELOOP : 0;
@@ -179,11 +186,10 @@ static int refuse_symlink(const char *dir, const char *name)
 static int refuse_lockless_reader(const char *dir)
 {
 	char path[PATH_MAX];
-	int len;
+	int err = path_in(path, dir, "lock.mdb");
 
-	len = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return ENAMETOOLONG;
+	if (err != 0)
+		return err;
 	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
 		return 0;
 	if (errno == ENOENT && faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
@@ -304,12 +310,10 @@ static int durable_open(struct store *store, const char *dir)
 {
 	char path[PATH_MAX];
 	uint32_t version;
-	int err, len;
+	int err;
 
-	len = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DURABLE_SUBDIR);
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return ENAMETOOLONG;
-	if ((err = refuse_symlink(path, NULL)) != 0 ||
+	if ((err = path_in(path, dir, STORE_DURABLE_SUBDIR)) != 0 ||
+	    (err = refuse_symlink(path, NULL)) != 0 ||
 	    (!store->read_only && (err = make_dir(path)) != 0) ||
 	    (err = env_open(store, STORE_ENV_DURABLE, path)) != 0 ||
 	    (err = tables_open(store, STORE_ENV_DURABLE, &version)) != 0)

@@ -113,33 +113,38 @@ static void resume_relays(struct stream_conn *conn)
 		}
 }
 
+/* Past half the bound the relay stops reading (resumed in on_write()).
+ * Asked after every queueing, sent or dropped, and at stream_attach(): a
+ * queue can pass half while there is no allocation to pause (responses
+ * before it, or before a second Allocate). */
+static void pause_when_over_half(struct stream_conn *conn)
+{
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
+	    conn->output_limit / 2)
+		pause_relays(conn);
+}
+
 /* Queues length bytes and the padding a ChannelData message needs on a
  * stream (RFC 8656 §12.5); STUN messages are multiples of 4 already.
  * Returns false when dropped for the bound. */
 static bool queue(struct stream_conn *conn, const uint8_t *data, size_t length)
 {
 	static const uint8_t zeros[3];
-	struct worker *worker = conn->socket.worker;
-	size_t limit = conn->output_limit;
 	size_t pad = (data[0] & 0xC0) == 0x40 ? (4 - length % 4) % 4 : 0;
-	size_t queued;
+	size_t after;
+	bool queued;
 
 	if (conn->closing)
 		return false;
-	queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
-	if (queued + length + pad > limit ||
-	    bufferevent_write(conn->bev, data, length) != 0 ||
-	    (pad > 0 && bufferevent_write(conn->bev, zeros, pad) != 0)) {
-		worker->metrics->stream_drops++;
-		/* A queue that grew past half before its allocation (or
-		 * its second Allocate) was there to pause pauses now. */
-		if (queued > limit / 2)
-			pause_relays(conn);
-		return false;
-	}
-	if (queued + length + pad > limit / 2)
-		pause_relays(conn);
-	return true;
+	after = evbuffer_get_length(bufferevent_get_output(conn->bev)) +
+	        length + pad;
+	queued = after <= conn->output_limit &&
+	         bufferevent_write(conn->bev, data, length) == 0 &&
+	         (pad == 0 || bufferevent_write(conn->bev, zeros, pad) == 0);
+	if (!queued)
+		conn->socket.worker->metrics->stream_drops++;
+	pause_when_over_half(conn);
+	return queued;
 }
 
 void stream_send(struct stream_conn *conn, const uint8_t *data, size_t length)
@@ -192,10 +197,7 @@ void stream_client_socket(struct stream_conn *conn,
 void stream_attach(struct stream_conn *conn, struct allocation *allocation)
 {
 	conn->socket.allocation = allocation;
-	/* Responses may have filled the queue past half meanwhile. */
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
-	    conn->output_limit / 2)
-		pause_relays(conn);
+	pause_when_over_half(conn);
 	if (conn->pending) {
 		leave_pending(conn);
 		stream_list_append(&set_of(conn)->active, conn);
