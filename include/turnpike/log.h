@@ -96,6 +96,13 @@ struct log_limit {
 	}
 void log_limited(struct log_limit *limit, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* log_limited() in two steps, for a line whose fields cost something to
+ * format: log_limit_take() says whether the line is logged at all (the
+ * level, then the bucket, a token spent); only then are the fields
+ * formatted and log_limit_write() writes it, with the suppressed count. */
+bool log_limit_take(struct log_limit *limit, int level);
+void log_limit_write(struct log_limit *limit, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The bucket of log_limited() at a given CLOCK_MONOTONIC time in
  * milliseconds: true (and a token spent) if a line may pass, else false
  * and the line counted in limit->suppressed. For tests with a fake clock. */

@@ -383,19 +383,42 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+bool log_limit_take(struct log_limit *limit, int level)
+{
+	/* Filtered lines neither spend tokens nor count as suppressed. */
+	return level <= log_state.level &&
+	       log_limit_pass(limit, monotonic_ms());
+}
+
+static void limited_vwrite(struct log_limit *limit, int level, const char *fmt,
+                           va_list ap)
+{
+	uint64_t suppressed = limit->suppressed;
+
+	limit->suppressed = 0;
+	log_vlog(level, -1, suppressed, fmt, ap);
+}
+
+void log_limit_write(struct log_limit *limit, int level, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	limited_vwrite(limit, level, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
 void log_limited(struct log_limit *limit, int level, const char *fmt, ...)
 {
 	int saved_errno = errno;
-	uint64_t suppressed;
 	va_list ap;
 
-	/* Filtered lines neither spend tokens nor count as suppressed. */
-	if (level > log_state.level || !log_limit_pass(limit, monotonic_ms()))
+	if (!log_limit_take(limit, level))
 		return;
-	suppressed = limit->suppressed;
-	limit->suppressed = 0;
 	va_start(ap, fmt);
-	log_vlog(level, -1, suppressed, fmt, ap);
+	limited_vwrite(limit, level, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }

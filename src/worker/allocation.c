@@ -135,13 +135,14 @@ static void close_socket(struct worker_socket *socket)
 	socket->fd = -1;
 }
 
-void allocation_free(struct allocation *allocation)
+void allocation_free(struct allocation *allocation, enum allocation_end why)
 {
 	struct worker *worker;
 
 	if (allocation == NULL)
 		return;
 	worker = allocation->worker;
+	allocation_log_ended(allocation, why);
 	if (allocation->recorded)
 		allocation_record_delete(allocation);
 	table_remove(worker, allocation);
@@ -370,6 +371,7 @@ int allocation_create(struct worker *worker,
 	turn_wheel_schedule(worker->wheel, &a->expiry, a->turn.expires);
 	worker->metrics->allocations_created++;
 	worker->metrics->allocations_live++;
+	allocation_log_created(a);
 	*out = a;
 	return 0;
 }
@@ -379,7 +381,7 @@ bool allocation_reschedule(struct allocation *allocation, uint64_t now)
 	uint64_t next = turn_state_expire(&allocation->turn, now);
 
 	if (next == 0) {
-		allocation_free(allocation);
+		allocation_free(allocation, ALLOCATION_EXPIRED);
 		return false;
 	}
 	turn_wheel_schedule(allocation->worker->wheel, &allocation->expiry,
@@ -418,7 +420,7 @@ void allocation_table_free(struct worker *worker)
 
 	for (i = 0; table->buckets != NULL && i < table->bucket_count; i++) {
 		while (table->buckets[i] != NULL)
-			allocation_free(table->buckets[i]);
+			allocation_free(table->buckets[i], ALLOCATION_SHUTDOWN);
 	}
 	free(table->buckets);
 	table->buckets = NULL;

@@ -15,6 +15,21 @@ enum allocation_family {
 	ALLOCATION_IPV6 = 1,
 };
 
+/* Why an allocation ended, for its log line (session.c). */
+enum allocation_end {
+	ALLOCATION_EXPIRED,  /* its lifetime passed without a Refresh */
+	ALLOCATION_RELEASED, /* a Refresh with LIFETIME 0 (RFC 8656 §7.3) */
+	ALLOCATION_CLOSED,   /* its TCP or TLS connection closed (§3.1) */
+	ALLOCATION_SHUTDOWN, /* the worker stopped, or drain-timeout passed */
+};
+
+/* What an allocation relayed in one direction: datagrams and their
+ * application bytes (without TURN framing), as the worker counts them. */
+struct allocation_usage {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
 struct allocation {
 	struct allocation *hash_next;
 	struct turn_wheel_node expiry; /* first member after the chain */
@@ -31,6 +46,7 @@ struct allocation {
 	uint64_t created;
 	struct turn_state turn;
 	struct allocation_limits limits;
+	struct allocation_usage usage[LIMITER_DIRECTIONS];
 };
 
 /* What allocation_create() needs, all borrowed. */
@@ -58,8 +74,36 @@ int allocation_create(struct worker *worker,
                       const struct allocation_params *params,
                       struct allocation **out);
 
-/* Closes every socket, frees every event, leaves table and wheel. */
-void allocation_free(struct allocation *allocation);
+/* Logs the end (session.c), closes every socket, frees every event,
+ * leaves table and wheel. */
+void allocation_free(struct allocation *allocation, enum allocation_end why);
+
+/* Datagrams that left towards a peer or the client: counted for the
+ * worker (turnpikectl status) and for the allocation (its end's log
+ * line). Once per batch on the packet path. */
+static inline void allocation_count_relayed(struct allocation *allocation,
+                                            enum limiter_direction direction,
+                                            uint64_t packets, uint64_t bytes)
+{
+	struct metrics_worker *m = allocation->worker->metrics;
+
+	if (direction == LIMITER_TO_PEER) {
+		m->client_packets += packets;
+		m->client_bytes += bytes;
+	} else {
+		m->peer_packets += packets;
+		m->peer_bytes += bytes;
+	}
+	allocation->usage[direction].packets += packets;
+	allocation->usage[direction].bytes += bytes;
+}
+
+/* session.c: the allocation's life in the log, at level info: one line
+ * when it is made, one when it ends with why, how long it lived and what
+ * it relayed each way (rate limited, as lines clients cause are). */
+void allocation_log_created(const struct allocation *allocation);
+void allocation_log_ended(const struct allocation *allocation,
+                          enum allocation_end why);
 
 /* The allocation of a client 5-tuple (listener, the address the client
  * sent to, the client's), or NULL. */

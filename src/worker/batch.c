@@ -117,14 +117,14 @@ static unsigned build(struct relay_batch *batch, bool gso)
 	return m;
 }
 
-void batch_flush(struct worker *worker, struct relay_batch *batch,
-                 uint64_t *packets, uint64_t *bytes)
+struct batch_sent batch_flush(struct worker *worker, struct relay_batch *batch)
 {
-	unsigned messages, m, i, last, sent_datagrams = 0;
+	struct batch_sent done = {0, 0};
+	unsigned messages, m, i, last;
 	int sent;
 
 	if (batch->count == 0)
-		return;
+		return done;
 	messages = build(batch, true);
 	sent = sendmmsg(batch->fd, batch->messages, messages, MSG_DONTWAIT);
 	if (sent < 0 && messages < batch->count && errno != EAGAIN &&
@@ -141,12 +141,12 @@ void batch_flush(struct worker *worker, struct relay_batch *batch,
 	for (m = 0; m < (unsigned)sent; m++) {
 		last = m + 1 < messages ? batch->first[m + 1] : batch->count;
 		for (i = batch->first[m]; i < last; i++)
-			*bytes += batch->payload[i];
-		sent_datagrams += last - batch->first[m];
+			done.bytes += batch->payload[i];
+		done.packets += last - batch->first[m];
 		if (last - batch->first[m] > 1)
 			worker->metrics->tx_gso_sends++;
 	}
-	*packets += sent_datagrams;
-	worker->metrics->tx_errors += batch->count - sent_datagrams;
+	worker->metrics->tx_errors += batch->count - done.packets;
 	batch_init(batch, batch->fd);
+	return done;
 }

@@ -41,10 +41,15 @@ void batch_filter(struct relay_batch *batch,
                   bool (*keep)(struct relay_batch *batch, unsigned i,
                                void *arg),
                   void *arg);
-/* Sends what the batch holds and counts it into packets and bytes; what
- * the kernel refused (a full socket buffer) is counted in tx_errors, as a
- * congested link would have dropped it. The batch is empty after. */
-void batch_flush(struct worker *worker, struct relay_batch *batch,
-                 uint64_t *packets, uint64_t *bytes);
+/* What a flush sent: datagrams and their payload bytes. */
+struct batch_sent {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* Sends what the batch holds and returns what left; what the kernel
+ * refused (a full socket buffer) is counted in tx_errors, as a congested
+ * link would have dropped it. The batch is empty after. */
+struct batch_sent batch_flush(struct worker *worker, struct relay_batch *batch);
 
 #endif

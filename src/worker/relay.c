@@ -16,26 +16,24 @@
 #include "reply.h"
 #include "stream.h"
 
-/* Data to a client goes after the replies queued before it (reply.h):
- * a ChannelBind success must not arrive after data on that channel. */
-static void flush_to_client(struct worker *worker, struct relay_batch *batch)
-{
-	if (batch->count > 0)
-		reply_queue_flush_before(worker, batch->fd);
-	batch_flush(worker, batch, &worker->metrics->peer_packets,
-	            &worker->metrics->peer_bytes);
-}
-
-/* Flushes a batch into the counters of its direction. */
-static void batch_flush_direction(struct worker *worker,
+/*
+ * Sends a batch of one allocation's datagrams in one direction and counts
+ * what left. Data to a client goes after the replies queued before it
+ * (reply.h): a ChannelBind success must not arrive after data on that
+ * channel.
+ */
+static void batch_flush_direction(struct allocation *a,
                                   struct relay_batch *batch,
                                   enum limiter_direction direction)
 {
-	if (direction == LIMITER_TO_PEER)
-		batch_flush(worker, batch, &worker->metrics->client_packets,
-		            &worker->metrics->client_bytes);
-	else
-		flush_to_client(worker, batch);
+	struct batch_sent sent;
+
+	if (batch->count == 0)
+		return;
+	if (direction == LIMITER_TO_CLIENT)
+		reply_queue_flush_before(a->worker, batch->fd);
+	sent = batch_flush(a->worker, batch);
+	allocation_count_relayed(a, direction, sent.packets, sent.bytes);
 }
 
 /*
@@ -125,14 +123,13 @@ static void limit_and_flush_to_peers(struct allocation *a,
                                      uint64_t *now_ns)
 {
 	limit_batch(a, LIMITER_TO_PEER, batch, now_ns);
-	batch_flush_direction(a->worker, batch, LIMITER_TO_PEER);
+	batch_flush_direction(a, batch, LIMITER_TO_PEER);
 }
 
 void relay_to_peer(struct allocation *a, struct worker_socket *relay,
                    const struct sockaddr *peer, const uint8_t *data,
                    size_t length)
 {
-	struct metrics_worker *m = a->worker->metrics;
 	uint64_t now_ns = 0;
 
 	if (!limit_passes(a, LIMITER_TO_PEER, &now_ns, peer, data, length,
@@ -140,11 +137,10 @@ void relay_to_peer(struct allocation *a, struct worker_socket *relay,
 		return;
 	if (sendto(relay->fd, data, length, MSG_DONTWAIT, peer,
 	           net_addr_len(peer)) < 0) {
-		m->tx_errors++;
+		a->worker->metrics->tx_errors++;
 		return;
 	}
-	m->client_packets++;
-	m->client_bytes += length;
+	allocation_count_relayed(a, LIMITER_TO_PEER, 1, length);
 }
 
 /* The allocation a queued packet belongs to: its flow is embedded in it. */
@@ -160,11 +156,17 @@ static struct allocation *allocation_of_flow(struct rl_flow *flow,
 	return (struct allocation *)((char *)flow - offset);
 }
 
+/* Due packets on their way out: one socket's, so one allocation's and
+ * one direction's, at a time. */
+struct paced_batch {
+	struct relay_batch batch;
+	struct allocation *owner;
+	enum limiter_direction direction;
+};
+
 /* Adds one due packet to the batch for its socket; false when it has
  * nowhere to go (the packet is then simply released). */
-static bool paced_add(struct worker *worker, struct relay_batch *batch,
-                      enum limiter_direction *batch_direction,
-                      struct rl_packet *packet)
+static bool paced_add(struct paced_batch *paced, struct rl_packet *packet)
 {
 	enum limiter_direction direction = limiter_meta_direction(packet->meta);
 	struct allocation *a = allocation_of_flow(packet->flow, direction);
@@ -191,13 +193,16 @@ static bool paced_add(struct worker *worker, struct relay_batch *batch,
 		data += net_addr_len(peer);
 		length -= net_addr_len(peer);
 	}
-	if (fd != batch->fd) {
-		batch_flush_direction(worker, batch, *batch_direction);
-		batch->fd = fd;
-		*batch_direction = direction;
+	if (fd != paced->batch.fd) {
+		if (paced->owner != NULL)
+			batch_flush_direction(paced->owner, &paced->batch,
+			                      paced->direction);
+		paced->batch.fd = fd;
+		paced->owner = a;
+		paced->direction = direction;
 	}
 	/* The peer's address stays in the pool buffer until the flush. */
-	batch_add(batch, data, length, peer,
+	batch_add(&paced->batch, data, length, peer,
 	          limiter_meta_payload(packet->meta));
 	return true;
 }
@@ -206,20 +211,21 @@ void relay_paced(struct worker *worker, uint64_t now_ns)
 {
 	struct rl_pacer *pacer = &worker->limiter->pacer;
 	struct rl_packet *held[WORKER_BATCH];
-	enum limiter_direction direction = LIMITER_TO_PEER;
-	struct relay_batch batch;
+	struct paced_batch paced;
 	unsigned count, i;
 
 	do {
-		batch_init(&batch, -1);
+		batch_init(&paced.batch, -1);
+		paced.owner = NULL;
 		for (count = 0; count < WORKER_BATCH; count++) {
 			held[count] = rl_pacer_due(pacer, now_ns);
 			if (held[count] == NULL)
 				break;
-			(void)paced_add(worker, &batch, &direction,
-			                held[count]);
+			(void)paced_add(&paced, held[count]);
 		}
-		batch_flush_direction(worker, &batch, direction);
+		if (paced.owner != NULL)
+			batch_flush_direction(paced.owner, &paced.batch,
+			                      paced.direction);
 		for (i = 0; i < count; i++)
 			rl_pacer_release(pacer, held[i]);
 	} while (count == WORKER_BATCH);
@@ -540,7 +546,7 @@ int relay_from_peer(struct worker_socket *socket)
 		batch_add(&batch, frame, frame_length, NULL, length);
 	}
 	limit_batch(a, LIMITER_TO_CLIENT, &batch, &now_ns);
-	flush_to_client(worker, &batch);
+	batch_flush_direction(a, &batch, LIMITER_TO_CLIENT);
 	/* Paused: the caller reads no further batch. A batch cut short by
 	 * the client's room may have left datagrams: WORKER_BATCH tells the
 	 * caller to read again. */

@@ -155,12 +155,9 @@ void stream_send(struct stream_conn *conn, const uint8_t *data, size_t length)
 bool stream_send_relayed(struct stream_conn *conn, const uint8_t *message,
                          size_t length, size_t payload)
 {
-	struct metrics_worker *m = conn->socket.worker->metrics;
-
-	if (queue(conn, message, length)) {
-		m->peer_packets++;
-		m->peer_bytes += payload;
-	}
+	if (queue(conn, message, length) && conn->socket.allocation != NULL)
+		allocation_count_relayed(conn->socket.allocation,
+		                         LIMITER_TO_CLIENT, 1, payload);
 	return !conn->paused;
 }
 
@@ -223,7 +220,7 @@ void stream_close(struct stream_conn *conn)
 	conn->closing = true;
 	/* RFC 8656 §3.1: the allocation goes with its connection. */
 	if (conn->socket.allocation != NULL)
-		allocation_free(conn->socket.allocation);
+		allocation_free(conn->socket.allocation, ALLOCATION_CLOSED);
 	if (conn->pending)
 		leave_pending(conn);
 	else
@@ -375,7 +372,7 @@ static void flush_then_close(struct stream_conn *conn)
 	/* RFC 8656 §3.1: the client's close ends its allocation now, so no
 	 * more relayed data keeps the queue from draining. */
 	if (conn->socket.allocation != NULL)
-		allocation_free(conn->socket.allocation);
+		allocation_free(conn->socket.allocation, ALLOCATION_CLOSED);
 	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
 		stream_close(conn);
 		return;

@@ -93,6 +93,33 @@ static int lookup_store_userhash(void *arg,
 	return err;
 }
 
+/* Wrong credentials, at notice, for the operator and for tools such as
+ * fail2ban that ban a source after repeated failures. A request without
+ * credentials (the first of every client) or with a stale nonce is the
+ * protocol working, not a failure. Rate limited: the source may be
+ * forged. */
+static void log_auth_failure(const struct request *req)
+{
+	static struct log_limit limit = LOG_LIMIT_INIT(20, 100);
+	const struct stun_attr *attr;
+	char from[NET_ADDRSTRLEN], name[STUN_USERNAME_MAX + 1] = "";
+	size_t length;
+
+	if (!log_limit_take(&limit, LOG_NOTICE))
+		return;
+	attr = stun_msg_find(req->msg, STUN_ATTR_USERNAME);
+	if (attr != NULL) {
+		length = attr->length < sizeof(name) - 1 ? attr->length
+		                                         : sizeof(name) - 1;
+		memcpy(name, stun_attr_value(req->msg, attr), length);
+		name[length] = '\0';
+	}
+	log_limit_write(&limit, LOG_NOTICE,
+	                "authentication failed client=%s user=%s method=%s",
+	                net_addr_format(req->dg->from, from, sizeof(from)),
+	                LOG_QUOTED(name), stun_method_name(req->msg->method));
+}
+
 static int authenticate(struct request *req)
 {
 	struct auth_context ctx = {
@@ -122,8 +149,10 @@ static int authenticate(struct request *req)
 	/* Nothing of a failed check may sign the error response. */
 	memset(&req->identity, 0, sizeof(req->identity));
 	if (code == 401 && (req->msg->integrity_index >= 0 ||
-	                    req->msg->integrity_sha256_index >= 0))
+	                    req->msg->integrity_sha256_index >= 0)) {
 		req->worker->metrics->auth_failures++;
+		log_auth_failure(req);
+	}
 	return code;
 }
 
@@ -240,7 +269,7 @@ static int handle_refresh(struct request *req)
 	stun_put_u32(&r.w, STUN_ATTR_LIFETIME, granted);
 	response_send(req->worker, req->dg, &r, &req->identity);
 	if (granted == 0) {
-		allocation_free(a);
+		allocation_free(a, ALLOCATION_RELEASED);
 		req->allocation = NULL;
 		return 0;
 	}

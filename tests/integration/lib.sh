@@ -163,8 +163,9 @@ wait_for_line() {
 }
 
 # hold NAME HOST PORT USER PASSWORD COUNT [SECONDS]: turnclient.py holds
-# COUNT allocations to HOST:PORT in the background, refreshing them, until
-# `release NAME` (or SECONDS, default 60); its output is $WORK/NAME.out.
+# COUNT allocations to HOST:PORT in the background (it does not refresh
+# them) until `release NAME` (or SECONDS, default 60), then deletes them;
+# its output is $WORK/NAME.out.
 # Returns once all are allocated; fails the test if they are not within
 # a minute.
 hold() {

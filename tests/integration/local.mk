@@ -5,6 +5,7 @@ INTEGRATION_TESTS = \
 	tests/integration/stun_binding.sh \
 	tests/integration/turn_uclient.sh \
 	tests/integration/turn_aioice.sh \
+	tests/integration/session_log.sh \
 	tests/integration/turn_errors.sh \
 	tests/integration/turn_hostile.sh \
 	tests/integration/prefork_quota.sh \

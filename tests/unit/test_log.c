@@ -377,6 +377,27 @@ Test(log, limited_lines_below_the_level_spend_no_token, .fini = remove_log)
 	assert_file_lines((const char *const[]){"info passes", NULL});
 }
 
+Test(log, take_then_write_counts_as_one_limited_line, .fini = remove_log)
+{
+	struct log_limit limit = LOG_LIMIT_INIT(1, 3600 * 1000);
+
+	open_file_log(LOG_INFO);
+	/* Below the level: refused without a token or a count. */
+	cr_assert_not(log_limit_take(&limit, LOG_DEBUG));
+	cr_assert_eq(limit.suppressed, 0);
+	cr_assert(log_limit_take(&limit, LOG_INFO));
+	log_limit_write(&limit, LOG_INFO, "first %d", 1);
+	cr_assert_not(log_limit_take(&limit, LOG_INFO));
+	cr_assert_not(log_limit_take(&limit, LOG_INFO));
+	cr_assert_eq(limit.suppressed, 2);
+	limit.next_ms -= limit.interval_ms;
+	cr_assert(log_limit_take(&limit, LOG_INFO));
+	log_limit_write(&limit, LOG_INFO, "again");
+	cr_assert_eq(limit.suppressed, 0);
+	assert_file_lines((const char *const[]){
+	    "info first 1", "info again suppressed=2", NULL});
+}
+
 Test(log, reopen_after_rename_writes_to_a_new_file, .fini = remove_log)
 {
 	char rotated[80];

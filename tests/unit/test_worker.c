@@ -47,7 +47,8 @@ Test(batch, runs_leave_as_the_datagrams_that_were_added)
 	struct worker worker = {.metrics = &metrics};
 	struct sockaddr_in a_addr, b_addr, from;
 	struct relay_batch batch;
-	uint64_t packets = 0, bytes = 0;
+	struct batch_sent sent;
+	uint64_t payload = 0;
 	/* (destination, size) in order: a run of 5 at 100 with a shorter
 	 * tail, a size change, another destination, a run back to a. */
 	const struct {
@@ -67,9 +68,12 @@ Test(batch, runs_leave_as_the_datagrams_that_were_added)
 		          plan[i].to_b ? (struct sockaddr *)&b_addr
 		                       : (struct sockaddr *)&a_addr,
 		          plan[i].size - 4);
+		payload += plan[i].size - 4;
 	}
-	batch_flush(&worker, &batch, &packets, &bytes);
-	cr_assert_eq(packets, count);
+	sent = batch_flush(&worker, &batch);
+	cr_assert_eq(sent.packets, count);
+	cr_assert_eq(sent.bytes, payload, "the payloads are counted");
+	cr_assert_eq(batch.count, 0, "the batch is empty after");
 	cr_assert_eq(metrics.tx_errors, 0);
 	cr_assert_gt(metrics.tx_gso_sends, 0, "runs went out as GSO");
 	for (i = 0; i < count; i++) {
@@ -100,7 +104,7 @@ Test(batch, a_run_bigger_than_a_datagram_is_cut_into_several_messages)
 	struct worker worker = {.metrics = &metrics};
 	struct sockaddr_in to, from;
 	struct relay_batch batch;
-	uint64_t packets = 0, bytes = 0;
+	struct batch_sent sent;
 	int sender = udp_socket(&from), receiver = udp_socket(&to);
 	int size = 1 << 20;
 	unsigned i;
@@ -115,9 +119,9 @@ Test(batch, a_run_bigger_than_a_datagram_is_cut_into_several_messages)
 		memset(data[i], (int)i, 1400);
 		batch_add(&batch, data[i], 1400, (struct sockaddr *)&to, 1400);
 	}
-	batch_flush(&worker, &batch, &packets, &bytes);
-	cr_assert_eq(packets, WORKER_BATCH);
-	cr_assert_eq(bytes, WORKER_BATCH * 1400);
+	sent = batch_flush(&worker, &batch);
+	cr_assert_eq(sent.packets, WORKER_BATCH);
+	cr_assert_eq(sent.bytes, WORKER_BATCH * 1400);
 	cr_assert_geq(metrics.tx_gso_sends, 2);
 	for (i = 0; i < WORKER_BATCH; i++) {
 		unsigned char tag = 0xFF;

@@ -1,0 +1,108 @@
+/*
+ * An allocation's life in the log (turnpiked(8), LOGGING): one line when
+ * it is made and one when it ends, with why, how long it lived and what
+ * it relayed each way, which is what an operator needs for accounting and
+ * for answering an abuse report. Written at allocation-rate events only,
+ * never on the packet path; the counts come from allocation->usage, kept
+ * once per batch.
+ *
+ * Rate limited as every line a client can cause is: an authenticated user
+ * can still churn allocations as fast as its quota lets it. The next line
+ * that passes says how many were held back (suppressed=N).
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "turnpike/log.h"
+#include "turnpike/net.h"
+#include "allocation.h"
+#include "stream.h"
+
+/* 500 at once, then 500 a second per worker: far above the churn of a
+ * busy relay, far below what fills a disk. */
+static struct log_limit created_log_limit = LOG_LIMIT_INIT(500, 2);
+static struct log_limit ended_log_limit = LOG_LIMIT_INIT(500, 2);
+
+static const char *const end_reasons[] = {
+    [ALLOCATION_EXPIRED] = "expired",
+    [ALLOCATION_RELEASED] = "released",
+    [ALLOCATION_CLOSED] = "closed",
+    [ALLOCATION_SHUTDOWN] = "shutdown",
+};
+
+/* The fields both lines start with. */
+struct session_fields {
+	const char *transport;
+	char client[NET_ADDRSTRLEN];
+	char listener[NET_ADDRSTRLEN];
+	/* "a:p" or "a:p,[b]:p" for a dual-stack allocation (RFC 8656
+	 * §7.2: one relayed address per family). */
+	char relayed[2 * NET_ADDRSTRLEN + 1];
+};
+
+static void session_fields(const struct allocation *a, struct session_fields *f)
+{
+	const struct stream_conn *stream = a->client_socket.stream;
+	char one[NET_ADDRSTRLEN];
+	size_t used = 0;
+	int i;
+
+	f->transport = "udp";
+	if (stream != NULL)
+		f->transport = stream_transport(stream) == STUN_TRANSPORT_TLS
+		                   ? "tls"
+		                   : "tcp";
+	net_addr_format((const struct sockaddr *)&a->client, f->client,
+	                sizeof(f->client));
+	net_addr_format((const struct sockaddr *)&a->client_socket.local,
+	                f->listener, sizeof(f->listener));
+	f->relayed[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		if (a->relay[i].fd < 0)
+			continue;
+		net_addr_format((const struct sockaddr *)&a->relayed[i], one,
+		                sizeof(one));
+		used += (size_t)snprintf(f->relayed + used,
+		                         sizeof(f->relayed) - used, "%s%s",
+		                         used > 0 ? "," : "", one);
+	}
+}
+
+void allocation_log_created(const struct allocation *a)
+{
+	struct session_fields f;
+
+	if (!log_limit_take(&created_log_limit, LOG_INFO))
+		return;
+	session_fields(a, &f);
+	log_limit_write(&created_log_limit, LOG_INFO,
+	                "allocation created user=%s transport=%s client=%s "
+	                "listener=%s relayed=%s lifetime=%llu",
+	                LOG_QUOTED(a->owner.username), f.transport, f.client,
+	                f.listener, f.relayed,
+	                (unsigned long long)(a->turn.expires - a->created));
+}
+
+void allocation_log_ended(const struct allocation *a, enum allocation_end why)
+{
+	const struct allocation_usage *to_peer = &a->usage[LIMITER_TO_PEER];
+	const struct allocation_usage *to_client = &a->usage[LIMITER_TO_CLIENT];
+	struct session_fields f;
+
+	if (!log_limit_take(&ended_log_limit, LOG_INFO))
+		return;
+	session_fields(a, &f);
+	log_limit_write(&ended_log_limit, LOG_INFO,
+	                "allocation ended user=%s transport=%s client=%s "
+	                "listener=%s relayed=%s reason=%s duration=%llu "
+	                "to-peer-packets=%llu to-peer-bytes=%llu "
+	                "to-client-packets=%llu to-client-bytes=%llu",
+	                LOG_QUOTED(a->owner.username), f.transport, f.client,
+	                f.listener, f.relayed, end_reasons[why],
+	                (unsigned long long)(worker_now() - a->created),
+	                (unsigned long long)to_peer->packets,
+	                (unsigned long long)to_peer->bytes,
+	                (unsigned long long)to_client->packets,
+	                (unsigned long long)to_client->bytes);
+}

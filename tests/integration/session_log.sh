@@ -1,0 +1,88 @@
+#!/bin/sh
+# An allocation's life in the log (turnpiked(8), LOGGING): aioice's client
+# (which we did not write) allocates over UDP and relays 100 datagrams
+# each way, and its allocation's end says released with exactly what went
+# each way; a wrong password is logged for fail2ban, and makes no
+# allocation; a TCP client's allocation ends closed with its connection;
+# a held one ends shutdown when turnpiked stops; with max-lifetime 2s an
+# abandoned one ends expired; at log-level notice no allocation line is
+# written, after a reload too.
+. "$(dirname "$0")/lib.sh"
+"$PYTHON" -c 'import aioice' 2>/dev/null || { echo "SKIP: python3-aioice"; exit $SKIP; }
+
+: "${TURNPIKECTL:=$(pwd)/turnpikectl}"
+LOG=$WORK/turnpiked.log
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+make_cert server
+write_stream_config "$WORK/turnpike.conf" "
+user = carol:looking-glass"
+start_turnpiked "$WORK/turnpike.conf"
+
+# lines PATTERN: how many log lines match (an extended regular expression).
+lines() {
+	grep -cE "$1" "$LOG" || true
+}
+
+timeout 60 "$PYTHON" "$TESTS_DIR/aioice_client.py" 127.0.0.1 "$PORT" \
+	carol looking-glass 100 || fail "aioice client"
+wait_for_line "$LOG" "allocation ended user=carol" || fail "no end line for carol"
+[ "$(lines 'info worker [0-9]+: allocation created user=carol transport=udp client=127\.0\.0\.1:[0-9]+ listener=127\.0\.0\.1:'"$PORT"' relayed=127\.0\.0\.1:[0-9]+ lifetime=600$')" = 1 ] ||
+	fail "not one created line for carol"
+# "aioice-%04d": 11 bytes; the echo comes back the same.
+[ "$(lines 'allocation ended user=carol transport=udp .* reason=released duration=[0-9]+ to-peer-packets=100 to-peer-bytes=1100 to-client-packets=100 to-client-bytes=1100$')" = 1 ] ||
+	fail "carol's end line does not say released with 100 datagrams each way"
+
+timeout 60 "$PYTHON" "$TESTS_DIR/aioice_client.py" 127.0.0.1 "$PORT" \
+	carol wrong-password 1 >/dev/null 2>&1 && fail "a wrong password allocated"
+wait_for_line "$LOG" "authentication failed" || fail "no line for a wrong password"
+[ "$(lines 'notice worker [0-9]+: authentication failed client=127\.0\.0\.1:[0-9]+ user=carol method=Allocate$')" -ge 1 ] ||
+	fail "the failure line does not name the client, the user and the method"
+[ "$(lines 'allocation created user=carol')" = 1 ] ||
+	fail "a wrong password made an allocation"
+
+# The stream client's second Allocate lives until it closes its connection.
+timeout 60 "$PYTHON" "$TESTS_DIR/streamclient.py" relay 127.0.0.1 "$PORT" \
+	alice wonderland >/dev/null || fail "stream client over TCP"
+wait_for_line "$LOG" "transport=tcp .*reason=closed" ||
+	fail "a TCP allocation did not end closed with its connection"
+[ "$(lines 'allocation ended user=alice transport=tcp .* reason=closed .* to-peer-packets=0 to-peer-bytes=0 to-client-packets=0 to-client-bytes=0$')" = 1 ] ||
+	fail "the TCP allocation's end line is wrong"
+
+hold held 127.0.0.1 "$PORT" alice wonderland 2
+kill -TERM "$TURNPIKED_PID"
+for _ in $(seq 50); do
+	kill -0 "$TURNPIKED_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$TURNPIKED_PID" 2>/dev/null && fail "turnpiked did not stop"
+release held --lost
+[ "$(lines 'allocation ended user=alice transport=udp .* reason=shutdown ')" = 2 ] ||
+	fail "the held allocations' end lines do not say shutdown"
+created=$(lines 'allocation created ')
+ended=$(lines 'allocation ended ')
+[ "$created" = "$ended" ] || fail "$created allocations made, $ended ended"
+
+# Lifetimes of 2 s: an allocation nobody refreshes expires.
+sed -i '/^log-level/d' "$WORK/turnpike.conf"
+printf 'log-level = info\nmax-lifetime = 2s\ndefault-lifetime = 2s\n' >>"$WORK/turnpike.conf"
+: >"$LOG"
+start_turnpiked "$WORK/turnpike.conf"
+hold lapse 127.0.0.1 "$PORT" alice wonderland 2
+for _ in $(seq 100); do
+	[ "$(lines 'reason=expired')" = 2 ] && break
+	sleep 0.1
+done
+[ "$(lines 'allocation ended user=alice transport=udp .* reason=expired duration=[23] ')" = 2 ] ||
+	fail "two allocations of 2 s did not end expired"
+release lapse
+
+# At notice, no line per allocation, also once a reload sets it.
+sed -i 's/^log-level = info/log-level = notice/' "$WORK/turnpike.conf"
+"$TURNPIKECTL" -c "$WORK/turnpike.conf" reload >/dev/null || fail "reload"
+before=$(lines 'allocation (created|ended)')
+timeout 60 "$PYTHON" "$TESTS_DIR/aioice_client.py" 127.0.0.1 "$PORT" \
+	carol looking-glass 5 >/dev/null || fail "aioice client at notice"
+[ "$(lines 'allocation (created|ended)')" = "$before" ] ||
+	fail "allocation lines written at log-level notice"
+echo "PASS"
