@@ -10,7 +10,9 @@
 # file, and every RESULT line to file.runs.
 # environment: TURNPIKED, TURNPIKE_BENCH (default: ./turnpiked and
 # ./turnpike-bench), TURNSERVER (default: turnserver), PYTHON, SCENARIOS
-# (default: core echo send limits stream many alloc machine).
+# (default: core echo send limits stream many alloc machine),
+# TURNPIKE_LOG_LEVEL (default warning; info adds a line per allocation
+# made and ended, as coturn's default logging does).
 set -eu
 
 : "${TURNPIKED:=$(pwd)/turnpiked}"
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
 	-o) OUTPUT=$2; shift ;;
 	-N) NOISE_MAX=$2; shift ;;
 	-h | --help)
-		sed -n '2,13p' "$0"
+		sed -n '2,15p' "$0"
 		exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -207,7 +209,7 @@ user = $USER_NAME:$PASSWORD
 allow-peer = 127.0.0.0/8
 workers = $2
 log = stderr
-log-level = warning
+log-level = ${TURNPIKE_LOG_LEVEL:-warning}
 state-dir = $WORK/state
 pid-file = $WORK/turnpiked.pid
 ${LIMITS_CONF:-}
