@@ -19,8 +19,6 @@
 #include "reply.h"
 #include "stream.h"
 
-static struct log_limit create_log_limit = LOG_LIMIT_INIT(10, 1000);
-
 static size_t bucket_of(const struct allocation_table *table,
                         size_t listener_index, const struct sockaddr *client)
 {
@@ -331,12 +329,45 @@ static struct allocation *allocation_new(struct worker *worker,
 	return a;
 }
 
+/* Refusals an operator acts on: a user at its quota (486, RFC 8656
+ * §7.2), at notice; no port, descriptor or store left (508, 500), at
+ * warning. A 5-tuple in use (437) is the protocol at work. Each kind has
+ * its own bucket, so users at their quota cannot hide a lack of ports. */
+static void log_refused(const struct allocation_params *params, int code)
+{
+	static struct log_limit quota_limit = LOG_LIMIT_INIT(20, 100);
+	static struct log_limit capacity_limit = LOG_LIMIT_INIT(10, 1000);
+	struct log_limit *limit = &capacity_limit;
+	int level = LOG_WARNING;
+	const char *reason;
+	char client[NET_ADDRSTRLEN];
+
+	if (code == 486) {
+		limit = &quota_limit;
+		level = LOG_NOTICE;
+		reason = "quota";
+	} else if (code == 508) {
+		reason = "\"no port or descriptor left\"";
+	} else if (code == 500) {
+		reason = "\"socket or store error\"";
+	} else {
+		return;
+	}
+	if (!log_limit_take(limit, level))
+		return;
+	log_limit_write(
+	    limit, level,
+	    "allocation refused user=%s client=%s code=%d reason=%s",
+	    LOG_QUOTED(params->owner->username),
+	    net_addr_format(params->client, client, sizeof(client)), code,
+	    reason);
+}
+
 int allocation_create(struct worker *worker,
                       const struct allocation_params *params,
                       struct allocation **out)
 {
 	struct allocation *a = allocation_new(worker, params);
-	char name[NET_ADDRSTRLEN];
 	int code;
 
 	if (a == NULL)
@@ -349,14 +380,7 @@ int allocation_create(struct worker *worker,
 	if (code == 0)
 		code = allocation_record_add(a);
 	if (code != 0) {
-		if (code == 508 || code == 500)
-			log_limited(
-			    &create_log_limit, LOG_WARNING,
-			    "allocation refused client=%s code=%d reason=%s",
-			    net_addr_format(params->client, name, sizeof(name)),
-			    code,
-			    code == 508 ? "\"no port or descriptor left\""
-			                : "\"socket or store error\"");
+		log_refused(params, code);
 		close_socket(&a->client_socket);
 		close_socket(&a->relay[0]);
 		close_socket(&a->relay[1]);

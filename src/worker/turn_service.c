@@ -279,6 +279,25 @@ static int handle_refresh(struct request *req)
 	return 0;
 }
 
+/* A peer the policy refuses, at info: WebRTC clients ask for their
+ * counterpart's private host candidates on every call, but an operator
+ * answering an abuse report wants to see who asked for what. */
+static void log_peer_refused(const struct request *req,
+                             const struct sockaddr *peer)
+{
+	static struct log_limit limit = LOG_LIMIT_INIT(50, 20);
+	char from[NET_ADDRSTRLEN], to[NET_ADDRSTRLEN];
+
+	if (!log_limit_take(&limit, LOG_INFO))
+		return;
+	log_limit_write(&limit, LOG_INFO,
+	                "peer refused user=%s client=%s peer=%s method=%s",
+	                LOG_QUOTED(req->identity.username),
+	                net_addr_format(req->dg->from, from, sizeof(from)),
+	                net_addr_format(peer, to, sizeof(to)),
+	                stun_method_name(req->msg->method));
+}
+
 /* Reads a peer address and checks it against the allocation's families
  * (443, RFC 8656 §9.1) and the peer policy (403, DESIGN.md section 3). */
 static int read_peer(struct request *req, const struct stun_attr *attr,
@@ -292,6 +311,7 @@ static int read_peer(struct request *req, const struct stun_attr *attr,
 	if (!turn_peer_allowed(&req->worker->peer_policy,
 	                       (const struct sockaddr *)peer)) {
 		req->worker->metrics->peer_denied++;
+		log_peer_refused(req, (const struct sockaddr *)peer);
 		return 403;
 	}
 	return 0;
