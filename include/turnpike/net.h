@@ -134,6 +134,12 @@ void net_addr_unmap(struct sockaddr_storage *addr);
 /* "1.2.3.4:5" or "[::1]:5"; always NUL-terminated. */
 const char *net_addr_format(const struct sockaddr *addr, char *buf,
                             size_t size);
+/* count addresses as net_addr_format() writes them, separated by commas,
+ * those of family AF_UNSPEC left out (an allocation's relayed addresses,
+ * RFC 8656 §7.2: one per family); always NUL-terminated. */
+#define NET_ADDR_LIST_MAX (2 * NET_ADDRSTRLEN + 1)
+const char *net_addr_list_format(const struct sockaddr_storage *addrs,
+                                 size_t count, char *buf, size_t size);
 /* A hash of address and port, keyed so that a client cannot pick
  * colliding addresses. */
 uint64_t net_addr_hash(const struct sockaddr *addr, uint64_t key);

@@ -189,6 +189,13 @@ int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
  * then returned. fn runs inside a read transaction: keep it short, and
  * the pointer is valid during the call only. EIO for a damaged record. */
 typedef int (*store_allocation_fn)(const struct store_allocation *a, void *arg);
+
+/* store_worker_purge(), calling fn (its result ignored) with each record
+ * before it goes, inside the write transaction: keep it short, every
+ * worker's Allocate waits for it. */
+int store_worker_purge_each(struct store *store, uint32_t worker, pid_t pid,
+                            store_allocation_fn fn, void *arg, size_t *removed);
+
 int store_allocation_foreach(struct store *store, store_allocation_fn fn,
                              void *arg);
 

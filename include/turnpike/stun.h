@@ -407,6 +407,8 @@ int stun_frame_next(const uint8_t *buf, size_t available, size_t max,
 
 /* Names for logs: "Allocate", "Binding"...; "unknown" for others. */
 const char *stun_method_name(uint16_t method);
+/* A client's transport (STUN_TRANSPORT_*): "udp", "tcp", "tls"; "?". */
+const char *stun_transport_name(uint8_t transport);
 /* The reason phrase RFC 8489 §14.8 / RFC 8656 §19 suggests for a code;
  * "Error" for codes it does not know. */
 const char *stun_error_reason(uint16_t code);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "turnpike/net.h"
+#include "turnpike/stun.h"
 #include "ctl.h"
 
 const char *ctl_format_duration(uint64_t seconds, char *buf, size_t size)
@@ -316,20 +317,6 @@ struct listing {
 	size_t count;
 };
 
-static const char *transport_name(uint8_t transport)
-{
-	switch (transport) {
-	case 17:
-		return "udp";
-	case 6:
-		return "tcp";
-	case 56:
-		return "tls";
-	default:
-		return "?";
-	}
-}
-
 static const char *peer_format(const struct store_peer *peer, char *buf,
                                size_t size)
 {
@@ -393,7 +380,7 @@ static void print_allocation_text(const struct store_allocation *a,
 	int i;
 
 	printf("%s %s %s -> %s relayed", a->username,
-	       transport_name(a->tuple.transport),
+	       stun_transport_name(a->tuple.transport),
 	       addr_format(&a->tuple.client, client, sizeof(client)),
 	       addr_format(&a->tuple.listener, listener, sizeof(listener)));
 	for (i = 0; i < 2; i++)
@@ -449,7 +436,7 @@ static void json_allocation(struct json *json, const struct store_allocation *a,
 	json_object_begin(json, NULL);
 	json_string(json, "user", a->username);
 	json_string(json, "quota_key", a->quota_key);
-	json_string(json, "transport", transport_name(a->tuple.transport));
+	json_string(json, "transport", stun_transport_name(a->tuple.transport));
 	json_string(json, "client",
 	            addr_format(&a->tuple.client, text, sizeof(text)));
 	json_string(json, "listener",

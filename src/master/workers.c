@@ -142,10 +142,37 @@ static void log_death(size_t slot, const struct master_worker *w, pid_t pid,
 		            : "?");
 }
 
+/* The end of an allocation whose worker died: the line its worker would
+ * have written (src/worker/session.c), from the record, without the
+ * counts, which died with the worker. */
+static int log_lost(const struct store_allocation *a, void *arg)
+{
+	static struct log_limit limit = LOG_LIMIT_INIT(500, 2);
+	char client[NET_ADDRSTRLEN], listener[NET_ADDRSTRLEN];
+	char relayed[NET_ADDR_LIST_MAX];
+	uint64_t now = *(const uint64_t *)arg;
+
+	if (!log_limit_take(&limit, LOG_INFO))
+		return 0;
+	log_limit_write(
+	    &limit, LOG_INFO,
+	    "allocation ended user=%s transport=%s client=%s listener=%s "
+	    "relayed=%s reason=crashed duration=%llu",
+	    LOG_QUOTED(a->username), stun_transport_name(a->tuple.transport),
+	    net_addr_format((const struct sockaddr *)&a->tuple.client, client,
+	                    sizeof(client)),
+	    net_addr_format((const struct sockaddr *)&a->tuple.listener,
+	                    listener, sizeof(listener)),
+	    net_addr_list_format(a->relayed, 2, relayed, sizeof(relayed)),
+	    (unsigned long long)(now > a->created ? now - a->created : 0));
+	return 0;
+}
+
 /* DESIGN.md section 4: the dead worker's allocations leave the store in
  * one transaction and their quota is free again. */
 static void clean_after(struct master *master, size_t slot, pid_t pid)
 {
+	uint64_t now = (uint64_t)time(NULL);
 	size_t removed = 0;
 	int err, dead = 0;
 
@@ -156,7 +183,8 @@ static void clean_after(struct master *master, size_t slot, pid_t pid)
 	if (slot < RL_USER_MAX_WORKERS)
 		rl_user_table_forget_worker(master->shm.rate_users,
 		                            (unsigned)slot);
-	err = store_worker_purge(master->store, (uint32_t)slot, pid, &removed);
+	err = store_worker_purge_each(master->store, (uint32_t)slot, pid,
+	                              log_lost, &now, &removed);
 	if (err != 0)
 		log_msg(LOG_ERR,
 		        "worker purge failed slot=%zu pid=%ld error=%s", slot,

@@ -84,6 +84,30 @@ const char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size)
 	return buf;
 }
 
+const char *net_addr_list_format(const struct sockaddr_storage *addrs,
+                                 size_t count, char *buf, size_t size)
+{
+	char one[NET_ADDRSTRLEN];
+	size_t used = 0, i;
+	int n;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < count; i++) {
+		if (addrs[i].ss_family == AF_UNSPEC)
+			continue;
+		net_addr_format((const struct sockaddr *)&addrs[i], one,
+		                sizeof(one));
+		n = snprintf(buf + used, size - used, "%s%s",
+		             used > 0 ? "," : "", one);
+		if (n < 0 || (size_t)n >= size - used)
+			break; /* cut, still terminated */
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 /* SipHash-style mixing is overkill for a table whose key is secret and
  * whose chains are bounded; a keyed multiply-xorshift is enough to keep a
  * client from choosing colliding ports. */

@@ -219,10 +219,19 @@ int store_allocation_delete(struct store *store,
 	return store_txn_end(txn, err);
 }
 
+/* What a purge does with each record of the dead worker. */
+struct purge {
+	uint32_t worker;
+	pid_t pid;
+	store_allocation_fn fn; /* or NULL */
+	void *arg;
+	size_t removed;
+};
+
 /* After mdb_cursor_del the cursor already sits on the next record, and
  * MDB_NEXT returns that one rather than skipping it. */
 static int purge_in(struct store *store, MDB_txn *txn, MDB_cursor *cursor,
-                    uint32_t worker, pid_t pid, size_t *removed)
+                    struct purge *purge)
 {
 	struct store_allocation a;
 	MDB_val key, record;
@@ -234,22 +243,26 @@ static int purge_in(struct store *store, MDB_txn *txn, MDB_cursor *cursor,
 			return err;
 		/* A slot is reused by a later worker, and a pid by a later
 		 * process: only both together name the dead one. */
-		if (a.worker != worker || a.pid != pid)
+		if (a.worker != purge->worker || a.pid != purge->pid)
 			continue;
+		if (purge->fn != NULL &&
+		    (err = store_tuple_decode(key.mv_data, key.mv_size,
+		                              &a.tuple)) == 0)
+			(void)purge->fn(&a, purge->arg);
 		if ((err = store_error(mdb_cursor_del(cursor, 0))) != 0 ||
 		    (err = count_change(store, txn, a.quota_key, -1)) != 0)
 			return err;
-		(*removed)++;
+		purge->removed++;
 	}
 	return rc == MDB_NOTFOUND ? 0 : store_error(rc);
 }
 
-int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
-                       size_t *removed)
+int store_worker_purge_each(struct store *store, uint32_t worker, pid_t pid,
+                            store_allocation_fn fn, void *arg, size_t *removed)
 {
+	struct purge purge = {worker, pid, fn, arg, 0};
 	MDB_cursor *cursor;
 	MDB_txn *txn;
-	size_t count = 0;
 	int err;
 
 	if ((err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
@@ -257,13 +270,19 @@ int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
 	err = store_error(
 	    mdb_cursor_open(txn, store->dbi[STORE_ALLOCATIONS], &cursor));
 	if (err == 0) {
-		err = purge_in(store, txn, cursor, worker, pid, &count);
+		err = purge_in(store, txn, cursor, &purge);
 		mdb_cursor_close(cursor);
 	}
 	err = store_txn_end(txn, err);
 	if (removed != NULL)
-		*removed = err == 0 ? count : 0;
+		*removed = err == 0 ? purge.removed : 0;
 	return err;
+}
+
+int store_worker_purge(struct store *store, uint32_t worker, pid_t pid,
+                       size_t *removed)
+{
+	return store_worker_purge_each(store, worker, pid, NULL, NULL, removed);
 }
 
 static int foreach_in(MDB_cursor *cursor, store_allocation_fn fn, void *arg)

@@ -27,6 +27,20 @@ const char *stun_method_name(uint16_t method)
 	}
 }
 
+const char *stun_transport_name(uint8_t transport)
+{
+	switch (transport) {
+	case STUN_TRANSPORT_UDP:
+		return "udp";
+	case STUN_TRANSPORT_TCP:
+		return "tcp";
+	case STUN_TRANSPORT_TLS:
+		return "tls";
+	default:
+		return "?";
+	}
+}
+
 /* The phrases RFC 8489 §14.8, RFC 8656 §19 and RFC 6062 §6.3 (446, 447)
  * suggest. RFC 8489 renamed 401 from "Unauthorized" to "Unauthenticated". */
 const char *stun_error_reason(uint16_t code)

@@ -12,8 +12,6 @@
  */
 #include "config.h"
 
-#include <stdio.h>
-
 #include "turnpike/log.h"
 #include "turnpike/net.h"
 #include "allocation.h"
@@ -36,37 +34,22 @@ struct session_fields {
 	const char *transport;
 	char client[NET_ADDRSTRLEN];
 	char listener[NET_ADDRSTRLEN];
-	/* "a:p" or "a:p,[b]:p" for a dual-stack allocation (RFC 8656
-	 * §7.2: one relayed address per family). */
-	char relayed[2 * NET_ADDRSTRLEN + 1];
+	char relayed[NET_ADDR_LIST_MAX];
 };
 
 static void session_fields(const struct allocation *a, struct session_fields *f)
 {
 	const struct stream_conn *stream = a->client_socket.stream;
-	char one[NET_ADDRSTRLEN];
-	size_t used = 0;
-	int i;
 
-	f->transport = "udp";
-	if (stream != NULL)
-		f->transport = stream_transport(stream) == STUN_TRANSPORT_TLS
-		                   ? "tls"
-		                   : "tcp";
+	f->transport = stun_transport_name(
+	    stream == NULL ? STUN_TRANSPORT_UDP : stream_transport(stream));
 	net_addr_format((const struct sockaddr *)&a->client, f->client,
 	                sizeof(f->client));
 	net_addr_format((const struct sockaddr *)&a->client_socket.local,
 	                f->listener, sizeof(f->listener));
-	f->relayed[0] = '\0';
-	for (i = 0; i < 2; i++) {
-		if (a->relay[i].fd < 0)
-			continue;
-		net_addr_format((const struct sockaddr *)&a->relayed[i], one,
-		                sizeof(one));
-		used += (size_t)snprintf(f->relayed + used,
-		                         sizeof(f->relayed) - used, "%s%s",
-		                         used > 0 ? "," : "", one);
-	}
+	/* An allocation without a relay of a family has that address
+	 * zeroed (calloc): AF_UNSPEC. */
+	net_addr_list_format(a->relayed, 2, f->relayed, sizeof(f->relayed));
 }
 
 void allocation_log_created(const struct allocation *a)

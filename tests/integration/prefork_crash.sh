@@ -1,7 +1,7 @@
 #!/bin/sh
 # kill -9 of one worker while every worker relays: the other workers'
-# clients lose nothing, the dead worker's allocations leave the store and
-# give their quota back, a new worker takes new allocations, and the
+# clients lose nothing, the dead worker's allocations leave the store
+# (each logged as ended, reason=crashed) and give their quota back, a new worker takes new allocations, and the
 # counters turnpikectl shows keep what the dead worker counted.
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
@@ -59,6 +59,10 @@ set -- $(status_packets)
 	fail "the dead worker's allocations are still in the store"
 grep -q "worker killed slot=1 pid=$victim_pid generation=1 signal=9 name=KILL" "$WORK/turnpiked.log" ||
 	fail "the master did not log the crash"
+# The master writes the end line of each, from its record.
+lost=$(grep -cE "info master: allocation ended user=alice transport=udp client=127\.0\.0\.1:[0-9]+ listener=127\.0\.0\.1:$PORT relayed=127\.0\.0\.1:[0-9]+ reason=crashed duration=[0-9]+$" \
+	"$WORK/turnpiked.log" || true)
+[ "$lost" -eq "$dead" ] || fail "$lost end lines for the $dead allocations of the dead worker"
 "$PYTHON" "$TESTS_DIR/turnclient.py" quota 127.0.0.1 "$PORT" alice wonderland \
 	$((dead + 2)) "$dead" || fail "the dead worker's quota was not given back"
 new_pid=$(worker_pids | grep -v "^$victim_pid\$" | tail -1)

@@ -57,6 +57,24 @@ Test(net_addr, formats_ipv4_and_ipv6_with_port)
 	                 "[2001:db8::1]:5");
 }
 
+Test(net_addr, list_format_skips_unspecified_and_joins_with_commas)
+{
+	struct sockaddr_storage both[2] = {v4("192.0.2.1", 3478),
+	                                   v6("2001:db8::1", 5)};
+	struct sockaddr_storage only6[2] = {{.ss_family = AF_UNSPEC},
+	                                    v6("2001:db8::1", 5)};
+	char buf[NET_ADDR_LIST_MAX], small[12];
+
+	cr_assert_str_eq(net_addr_list_format(both, 2, buf, sizeof(buf)),
+	                 "192.0.2.1:3478,[2001:db8::1]:5");
+	cr_assert_str_eq(net_addr_list_format(only6, 2, buf, sizeof(buf)),
+	                 "[2001:db8::1]:5");
+	cr_assert_str_eq(net_addr_list_format(only6, 1, buf, sizeof(buf)), "");
+	/* Too small: cut, but terminated. */
+	net_addr_list_format(both, 2, small, sizeof(small));
+	cr_assert_eq(strlen(small), sizeof(small) - 1);
+}
+
 Test(net_addr, equal_compares_port_equal_ip_does_not)
 {
 	struct sockaddr_storage a = v4("10.0.0.1", 1), b = v4("10.0.0.1", 2),

@@ -7,6 +7,7 @@
 #include <lmdb.h> /* only to forge a store of another version */
 #include <sys/stat.h>
 
+#include "turnpike/net.h"
 #include "test_store.h"
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -200,20 +201,28 @@ Test(store, update_rewrites_the_record_and_keeps_the_counts)
 	cr_assert_eq(store_allocation_update(store, &other), ENOENT);
 }
 
+/* Three allocations of alice's on worker 1 (client ports 1-3) interleaved
+ * with three of bob's on worker 2, so that a purge's cursor walks over
+ * deletions next to each other and next to survivors. */
+static void add_alice_and_bob(const struct store_limits *limits)
+{
+	struct store_allocation a;
+
+	for (uint16_t port = 1; port <= 3; port++) {
+		a = alloc("192.0.2.1", port, "alice", 1);
+		cr_assert_eq(store_allocation_add(store, &a, limits), 0);
+		a = alloc("192.0.2.1", 100 + port, "bob", 2);
+		cr_assert_eq(store_allocation_add(store, &a, limits), 0);
+	}
+}
+
 Test(store, worker_purge_removes_its_records_and_gives_quota_back)
 {
 	struct store_limits limits = {.user_quota = 3};
 	struct store_allocation a;
 	size_t removed = 0;
 
-	/* Interleaved with worker 2's records, so the cursor walks over
-	 * deletions next to each other and next to survivors. */
-	for (uint16_t port = 1; port <= 3; port++) {
-		a = alloc("192.0.2.1", port, "alice", 1);
-		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
-		a = alloc("192.0.2.1", 100 + port, "bob", 2);
-		cr_assert_eq(store_allocation_add(store, &a, &limits), 0);
-	}
+	add_alice_and_bob(&limits);
 	a = alloc("192.0.2.1", 4, "alice", 1);
 	cr_assert_eq(store_allocation_add(store, &a, &limits), EDQUOT);
 	cr_assert_eq(store_worker_purge(store, 1, 1001, &removed), 0);
@@ -227,6 +236,46 @@ Test(store, worker_purge_removes_its_records_and_gives_quota_back)
 	}
 	cr_assert_eq(store_worker_purge(store, 7, 1007, NULL), 0);
 	cr_assert_eq(total(), 6);
+}
+
+/* What store_worker_purge_each() showed: client ports and usernames. */
+struct purged_seen {
+	unsigned count;
+	uint16_t ports[8];
+	bool names_ok;
+};
+
+static int note_purged(const struct store_allocation *a, void *arg)
+{
+	struct purged_seen *seen = arg;
+
+	if (seen->count < 8)
+		seen->ports[seen->count] =
+		    net_addr_port((const struct sockaddr *)&a->tuple.client);
+	seen->count++;
+	seen->names_ok = seen->names_ok && strcmp(a->username, "alice") == 0 &&
+	                 a->tuple.transport == 17 && a->created == 1700000000;
+	return 1; /* ignored: the purge goes on */
+}
+
+Test(store, worker_purge_each_shows_every_record_it_removes)
+{
+	struct purged_seen seen = {.names_ok = true};
+	size_t removed = 0;
+
+	add_alice_and_bob(&unlimited);
+	cr_assert_eq(store_worker_purge_each(store, 1, 1001, note_purged, &seen,
+	                                     &removed),
+	             0);
+	cr_assert_eq(removed, 3);
+	cr_assert_eq(seen.count, 3);
+	cr_assert(seen.names_ok, "records come with their tuple and fields");
+	for (uint16_t port = 1; port <= 3; port++)
+		cr_assert(seen.ports[0] == port || seen.ports[1] == port ||
+		              seen.ports[2] == port,
+		          "client port %u not shown", port);
+	cr_assert_eq(count_of("alice"), 0);
+	cr_assert_eq(count_of("bob"), 3);
 }
 
 /* Generations (DESIGN.md section 7): a slot freed by a dead worker is

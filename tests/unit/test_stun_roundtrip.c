@@ -408,6 +408,10 @@ Test(names, methods_and_reasons)
 	cr_assert_str_eq(stun_method_name(STUN_METHOD_CHANNEL_BIND),
 	                 "ChannelBind");
 	cr_assert_str_eq(stun_method_name(0x0FF), "unknown");
+	cr_assert_str_eq(stun_transport_name(STUN_TRANSPORT_UDP), "udp");
+	cr_assert_str_eq(stun_transport_name(STUN_TRANSPORT_TCP), "tcp");
+	cr_assert_str_eq(stun_transport_name(STUN_TRANSPORT_TLS), "tls");
+	cr_assert_str_eq(stun_transport_name(0), "?");
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		cr_assert_str_eq(stun_error_reason(reasons[i].code),
 		                 reasons[i].reason);
