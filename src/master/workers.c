@@ -142,18 +142,27 @@ static void log_death(size_t slot, const struct master_worker *w, pid_t pid,
 		            : "?");
 }
 
+/* What the purge of a dead worker's records logs. */
+struct lost_lines {
+	uint64_t now; /* wall-clock seconds */
+	size_t logged;
+};
+
 /* The end of an allocation whose worker died: the line its worker would
  * have written (src/worker/session.c), from the record, without the
- * counts, which died with the worker. */
+ * counts, which died with the worker. Rate limited: the purge holds the
+ * store's write lock, and every worker's Allocate waits for it; the
+ * "worker purged" line after it has the whole count. */
 static int log_lost(const struct store_allocation *a, void *arg)
 {
 	static struct log_limit limit = LOG_LIMIT_INIT(500, 2);
+	struct lost_lines *lines = arg;
 	char client[NET_ADDRSTRLEN], listener[NET_ADDRSTRLEN];
 	char relayed[NET_ADDR_LIST_MAX];
-	uint64_t now = *(const uint64_t *)arg;
 
 	if (!log_limit_take(&limit, LOG_INFO))
 		return 0;
+	lines->logged++;
 	log_limit_write(
 	    &limit, LOG_INFO,
 	    "allocation ended user=%s transport=%s client=%s listener=%s "
@@ -164,7 +173,9 @@ static int log_lost(const struct store_allocation *a, void *arg)
 	    net_addr_format((const struct sockaddr *)&a->tuple.listener,
 	                    listener, sizeof(listener)),
 	    net_addr_list_format(a->relayed, 2, relayed, sizeof(relayed)),
-	    (unsigned long long)(now > a->created ? now - a->created : 0));
+	    (unsigned long long)(lines->now > a->created
+	                             ? lines->now - a->created
+	                             : 0));
 	return 0;
 }
 
@@ -172,7 +183,7 @@ static int log_lost(const struct store_allocation *a, void *arg)
  * one transaction and their quota is free again. */
 static void clean_after(struct master *master, size_t slot, pid_t pid)
 {
-	uint64_t now = (uint64_t)time(NULL);
+	struct lost_lines lines = {(uint64_t)time(NULL), 0};
 	size_t removed = 0;
 	int err, dead = 0;
 
@@ -184,14 +195,15 @@ static void clean_after(struct master *master, size_t slot, pid_t pid)
 		rl_user_table_forget_worker(master->shm.rate_users,
 		                            (unsigned)slot);
 	err = store_worker_purge_each(master->store, (uint32_t)slot, pid,
-	                              log_lost, &now, &removed);
+	                              log_lost, &lines, &removed);
 	if (err != 0)
 		log_msg(LOG_ERR,
 		        "worker purge failed slot=%zu pid=%ld error=%s", slot,
 		        (long)pid, LOG_QUOTED(store_strerror(err)));
 	else if (removed > 0)
-		log_info("worker purged slot=%zu pid=%ld allocations=%zu", slot,
-		         (long)pid, removed);
+		log_info("worker purged slot=%zu pid=%ld allocations=%zu "
+		         "logged=%zu",
+		         slot, (long)pid, removed, lines.logged);
 	(void)store_reader_check(master->store, &dead);
 }
 

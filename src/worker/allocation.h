@@ -43,6 +43,7 @@ struct allocation {
 	uint64_t reservation_token; /* EVEN-PORT R=1: handed to the client */
 	bool has_reservation_token;
 	bool recorded; /* in the store: delete the record when freed */
+	bool logged;   /* its created line was written: write its end */
 	uint64_t created;
 	struct turn_state turn;
 	struct allocation_limits limits;
@@ -99,11 +100,14 @@ static inline void allocation_count_relayed(struct allocation *allocation,
 }
 
 /* session.c: the allocation's life in the log, at level info: one line
- * when it is made, one when it ends with why, how long it lived and what
- * it relayed each way (rate limited, as lines clients cause are). */
-void allocation_log_created(const struct allocation *allocation);
+ * when it is made (rate limited, as lines clients cause are) and, when
+ * that one was written, one when it ends with why, how long it lived and
+ * what it relayed each way. allocation_log_flush(), at the worker's exit,
+ * says how many allocations went unlogged since the last line. */
+void allocation_log_created(struct allocation *allocation);
 void allocation_log_ended(const struct allocation *allocation,
                           enum allocation_end why);
+void allocation_log_flush(void);
 
 /* The allocation of a client 5-tuple (listener, the address the client
  * sent to, the client's), or NULL. */

@@ -6,9 +6,12 @@
  * never on the packet path; the counts come from allocation->usage, kept
  * once per batch.
  *
- * Rate limited as every line a client can cause is: an authenticated user
- * can still churn allocations as fast as its quota lets it. The next line
- * that passes says how many were held back (suppressed=N).
+ * The created lines are rate limited as every line a client can cause
+ * is: an authenticated user can still churn allocations as fast as its
+ * quota lets it. The next line that passes says how many were held back
+ * (suppressed=N), and so does a line at the worker's exit. An allocation
+ * whose created line was written always gets its ended line, so the
+ * lines come in pairs and their volume is bounded by the first's.
  */
 #include "config.h"
 
@@ -20,7 +23,6 @@
 /* 500 at once, then 500 a second per worker: far above the churn of a
  * busy relay, far below what fills a disk. */
 static struct log_limit created_log_limit = LOG_LIMIT_INIT(500, 2);
-static struct log_limit ended_log_limit = LOG_LIMIT_INIT(500, 2);
 
 static const char *const end_reasons[] = {
     [ALLOCATION_EXPIRED] = "expired",
@@ -52,12 +54,13 @@ static void session_fields(const struct allocation *a, struct session_fields *f)
 	net_addr_list_format(a->relayed, 2, f->relayed, sizeof(f->relayed));
 }
 
-void allocation_log_created(const struct allocation *a)
+void allocation_log_created(struct allocation *a)
 {
 	struct session_fields f;
 
 	if (!log_limit_take(&created_log_limit, LOG_INFO))
 		return;
+	a->logged = true;
 	session_fields(a, &f);
 	log_limit_write(&created_log_limit, LOG_INFO,
 	                "allocation created user=%s transport=%s client=%s "
@@ -73,19 +76,29 @@ void allocation_log_ended(const struct allocation *a, enum allocation_end why)
 	const struct allocation_usage *to_client = &a->usage[LIMITER_TO_CLIENT];
 	struct session_fields f;
 
-	if (!log_limit_take(&ended_log_limit, LOG_INFO))
+	/* A reload may have raised the level since. */
+	if (!a->logged || log_get_level() < LOG_INFO)
 		return;
 	session_fields(a, &f);
-	log_limit_write(&ended_log_limit, LOG_INFO,
-	                "allocation ended user=%s transport=%s client=%s "
-	                "listener=%s relayed=%s reason=%s duration=%llu "
-	                "to-peer-packets=%llu to-peer-bytes=%llu "
-	                "to-client-packets=%llu to-client-bytes=%llu",
-	                LOG_QUOTED(a->owner.username), f.transport, f.client,
-	                f.listener, f.relayed, end_reasons[why],
-	                (unsigned long long)(worker_now() - a->created),
-	                (unsigned long long)to_peer->packets,
-	                (unsigned long long)to_peer->bytes,
-	                (unsigned long long)to_client->packets,
-	                (unsigned long long)to_client->bytes);
+	log_msg(LOG_INFO,
+	        "allocation ended user=%s transport=%s client=%s "
+	        "listener=%s relayed=%s reason=%s duration=%llu "
+	        "to-peer-packets=%llu to-peer-bytes=%llu "
+	        "to-client-packets=%llu to-client-bytes=%llu",
+	        LOG_QUOTED(a->owner.username), f.transport, f.client,
+	        f.listener, f.relayed, end_reasons[why],
+	        (unsigned long long)(worker_now() - a->created),
+	        (unsigned long long)to_peer->packets,
+	        (unsigned long long)to_peer->bytes,
+	        (unsigned long long)to_client->packets,
+	        (unsigned long long)to_client->bytes);
+}
+
+void allocation_log_flush(void)
+{
+	if (created_log_limit.suppressed == 0)
+		return;
+	log_info("allocation lines suppressed allocations=%llu",
+	         (unsigned long long)created_log_limit.suppressed);
+	created_log_limit.suppressed = 0;
 }

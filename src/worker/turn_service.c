@@ -93,25 +93,47 @@ static int lookup_store_userhash(void *arg,
 	return err;
 }
 
+/* The request's NONCE is one we gave to its source address, within
+ * nonce-lifetime: the client received our 401 there, so the address is
+ * not forged. The credentials are judged before the nonce (RFC 8489
+ * §9.2.4), so a failure alone proves nothing about the source. */
+static bool nonce_proves_source(const struct request *req)
+{
+	const struct stun_attr *attr = stun_msg_find(req->msg, STUN_ATTR_NONCE);
+
+	return attr != NULL &&
+	       auth_nonce_check(&req->worker->nonce_key, req->dg->from,
+	                        stun_attr_value(req->msg, attr), attr->length,
+	                        worker_wall_now(),
+	                        req->worker->conf->nonce_lifetime) == 0;
+}
+
 /* Wrong credentials, at notice, for the operator and for tools such as
- * fail2ban that ban a source after repeated failures. A request without
- * credentials (the first of every client) or with a stale nonce is the
- * protocol working, not a failure. Rate limited: the source may be
- * forged. */
+ * fail2ban that ban a source after repeated failures. Only from a source
+ * that our nonce proves: else one forged datagram would put any address
+ * in the log, and a ban tool would ban it. A request without credentials
+ * (the first of every client) or with a stale nonce is the protocol
+ * working, not a failure. Rate limited all the same. */
 static void log_auth_failure(const struct request *req)
 {
 	static struct log_limit limit = LOG_LIMIT_INIT(20, 100);
 	const struct stun_attr *attr;
 	char from[NET_ADDRSTRLEN], name[STUN_USERNAME_MAX + 1] = "";
-	size_t length;
+	size_t length, i;
 
-	if (!log_limit_take(&limit, LOG_NOTICE))
+	if (log_get_level() < LOG_NOTICE || !nonce_proves_source(req) ||
+	    !log_limit_take(&limit, LOG_NOTICE))
 		return;
 	attr = stun_msg_find(req->msg, STUN_ATTR_USERNAME);
 	if (attr != NULL) {
 		length = attr->length < sizeof(name) - 1 ? attr->length
 		                                         : sizeof(name) - 1;
 		memcpy(name, stun_attr_value(req->msg, attr), length);
+		/* A NUL would cut the name short: shown as log_quote()
+		 * shows other control characters. */
+		for (i = 0; i < length; i++)
+			if (name[i] == '\0')
+				name[i] = '?';
 		name[length] = '\0';
 	}
 	log_limit_write(&limit, LOG_NOTICE,

@@ -255,13 +255,15 @@ static void worker_free(struct worker *worker)
 {
 	size_t i;
 
-	/* Closing a TCP or TLS connection deletes its allocation. */
+	/* Deletes every record this worker made: a clean stop leaves no
+	 * allocation of ours in the store. First, so that a TCP or TLS
+	 * client's allocation ends as the worker's (shutdown), not as its
+	 * connection's (closed). */
+	allocation_table_free(worker);
+	allocation_log_flush();
 	stream_free_all(worker);
 	close_listeners(worker);
 	free(worker->listeners);
-	/* Deletes every record this worker made: a clean stop leaves no
-	 * allocation of ours in the store. */
-	allocation_table_free(worker);
 	limiter_free(worker);
 	store_close(worker->store);
 	free(worker->wheel);

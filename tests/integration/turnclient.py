@@ -17,6 +17,10 @@ Used as a module by the integration scripts, and as a command:
                                            with a burst from its peer: no
                                            ChannelData on the channel
                                            before the success
+  turnclient.py blindauth HOST PORT USER REALM  a wrong password twice:
+                                           with a made-up NONCE (as a
+                                           forged source sends blind),
+                                           then with the server's; 401s
   turnclient.py userhash HOST PORT USER PASS  Allocate, Refresh and delete
                                            as an RFC 8489 client naming
                                            the user by USERHASH (SHA-256
@@ -736,6 +740,25 @@ def cmd_flood_many(host, port, total, ports):
     return 0
 
 
+def cmd_blindauth(host, port, user, realm):
+    """A wrong password with a NONCE the server never gave this address
+    (what a forged source can send, blind), then with the nonce of the
+    server's 401. Both must get 401."""
+    c = Client(host, port, user, "not-the-password")
+    c.realm = realm.encode()
+    c.nonce = NONCE_COOKIE + b"made-up-" + os.urandom(8).hex().encode()
+    c.key = hashlib.md5(b"%s:%s:guess" % (user.encode(), c.realm)).digest()
+    transport = [(REQUESTED_TRANSPORT, b"\x11\0\0\0")]
+    blind, reply = c.request(ALLOCATE, transport)
+    if NONCE not in reply:
+        print("FAIL: the 401 carries no nonce")
+        return 1
+    c.learn(reply)
+    informed, _ = c.request(ALLOCATE, transport)
+    print("made-up nonce: %d, the server's nonce: %d" % (blind, informed))
+    return 0 if (blind, informed) == (401, 401) else 1
+
+
 def cmd_userhash(host, port, user, password):
     """An allocation by USERHASH, refreshed and deleted by USERHASH (RFC
     8656 §5: the same user on every request of an allocation)."""
@@ -845,6 +868,7 @@ def main(argv):
                 "capacity": cmd_capacity, "hostile": cmd_hostile,
                 "quota": cmd_quota, "hold": cmd_hold, "relay": cmd_relay,
                 "flood-many": cmd_flood_many, "userhash": cmd_userhash,
+                "blindauth": cmd_blindauth,
                 "bindorder": cmd_bindorder}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)
