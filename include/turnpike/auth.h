@@ -158,11 +158,13 @@ int auth_check_request(const struct auth_context *ctx,
 
 /*
  * Checks that a later request comes from the allocation's own user (RFC
- * 8656 §5: same USERNAME/USERHASH and valid integrity with the key the
- * allocation was made with). Either USERNAME or the USERHASH of the
- * owner's name is accepted; the password algorithm must be the owner's;
- * REST credentials must not have expired since. Returns 0; 441 when the
- * request names another user; or 401/400/438/500 as above, with the
+ * 8656 §5: same USERNAME/USERHASH, same credentials). Either USERNAME or
+ * the USERHASH of the owner's name is accepted; the password algorithm
+ * must be the owner's; the request must pass auth_check_request() as the
+ * users, secrets and clock are now, with the very key the allocation was
+ * made with: a user deleted or with a new password, a withdrawn
+ * auth-secret or expired REST credentials get 401. Returns 0; 441 when
+ * the request names another user; or 401/400/438/500 as above, with the
  * nonce still checked.
  */
 int auth_check_same_user(const struct auth_context *ctx,

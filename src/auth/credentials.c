@@ -457,8 +457,6 @@ int auth_check_request(const struct auth_context *ctx,
 	return code;
 }
 
-/* RFC 8656 §5: the request names the owner, by USERNAME or USERHASH.
- * Returns 0, 401 or 500. */
 /* RFC 8656 §5: a request on an allocation under another USERNAME or
  * USERHASH than the one that made it gets 441 (Wrong Credentials). */
 static int check_owner_name(const struct auth_context *ctx,
@@ -480,24 +478,11 @@ static int check_owner_name(const struct auth_context *ctx,
 	}
 }
 
-/* REST credentials stay bound by their expiry for the allocation's life,
- * as coturn has it: the application decides how long a user may relay. */
-static bool owner_expired(const struct auth_context *ctx,
-                          const struct auth_identity *owner)
-{
-	const char *user_id;
-	uint64_t expiry;
-
-	if (!owner->rest)
-		return false;
-	return auth_rest_parse(owner->username, &expiry, &user_id) != 0 ||
-	       expiry < ctx->now;
-}
-
 int auth_check_same_user(const struct auth_context *ctx,
                          const struct stun_msg *msg,
                          const struct auth_identity *owner)
 {
+	struct auth_identity current;
 	struct auth_request req;
 	int code;
 
@@ -511,11 +496,23 @@ int auth_check_same_user(const struct auth_context *ctx,
 		return code;
 	/* The key depends on the algorithm: another one is not the
 	 * credentials the allocation was made with. */
-	if (req.algorithm != owner->password_algorithm ||
-	    owner_expired(ctx, owner))
+	if (req.algorithm != owner->password_algorithm)
 		return 401;
-	code = verify_integrity(msg, &req, owner->key, owner->key_len);
-	if (code != 0)
-		return code;
-	return check_nonce(ctx, &req);
+	/*
+	 * The credentials as they are now, not as they were at the
+	 * Allocate: a user deleted or given a new password, an auth-secret
+	 * withdrawn, REST credentials expired (bound by their expiry for the
+	 * allocation's life, as coturn has it) all end the owner's right to
+	 * refresh, so a revoked user's allocation lapses within its
+	 * lifetime. The key must also be the one the allocation was made
+	 * with: RFC 8656 §5 wants the same credentials, not just the same
+	 * name, and responses are signed with it.
+	 */
+	code = auth_check_request(ctx, msg, &current);
+	if (code == 0 &&
+	    (current.rest != owner->rest || current.key_len != owner->key_len ||
+	     CRYPTO_memcmp(current.key, owner->key, owner->key_len) != 0))
+		code = 401;
+	OPENSSL_cleanse(&current, sizeof(current));
+	return code;
 }

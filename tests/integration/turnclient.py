@@ -21,6 +21,10 @@ Used as a module by the integration scripts, and as a command:
                                            with a made-up NONCE (as a
                                            forged source sends blind),
                                            then with the server's; 401s
+  turnclient.py refresh-later HOST PORT USER PASS GO_FILE  Allocate,
+                                           print "ready", Refresh once
+                                           GO_FILE exists; prints its
+                                           code (0: success)
   turnclient.py userhash HOST PORT USER PASS  Allocate, Refresh and delete
                                            as an RFC 8489 client naming
                                            the user by USERHASH (SHA-256
@@ -759,6 +763,25 @@ def cmd_blindauth(host, port, user, realm):
     return 0 if (blind, informed) == (401, 401) else 1
 
 
+def cmd_refresh_later(host, port, user, password, go_file):
+    """Allocates, prints "ready", and once go_file exists (at most 30 s
+    later) refreshes the allocation with the same credentials; prints
+    "refresh N" with the code (0: success)."""
+    import time
+    c = Client(host, port, user, password)
+    code, _ = c.allocate()
+    if code != 0:
+        print("FAIL: Allocate got %d" % code)
+        return 1
+    print("ready", flush=True)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(go_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code, _ = c.request(REFRESH, [(LIFETIME, struct.pack("!I", 600))])
+    print("refresh %d" % code, flush=True)
+    return 0
+
+
 def cmd_userhash(host, port, user, password):
     """An allocation by USERHASH, refreshed and deleted by USERHASH (RFC
     8656 §5: the same user on every request of an allocation)."""
@@ -868,7 +891,7 @@ def main(argv):
                 "capacity": cmd_capacity, "hostile": cmd_hostile,
                 "quota": cmd_quota, "hold": cmd_hold, "relay": cmd_relay,
                 "flood-many": cmd_flood_many, "userhash": cmd_userhash,
-                "blindauth": cmd_blindauth,
+                "blindauth": cmd_blindauth, "refresh-later": cmd_refresh_later,
                 "bindorder": cmd_bindorder}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__)

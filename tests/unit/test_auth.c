@@ -217,6 +217,14 @@ void rest_password(const char *secret, const char *username,
 	    0);
 }
 
+struct request rest_request(char *username, char *password, uint64_t expiry,
+                            const char *user_id, const char *secret)
+{
+	rest_username(username, 64, expiry, user_id);
+	rest_password(secret, username, password);
+	return request_for(username, password);
+}
+
 /* ---- RFC 8489 §9.2.4, in order ----------------------------------------- */
 
 Test(auth, request_without_integrity_gets_401)
@@ -592,15 +600,55 @@ Test(auth, same_user_without_integrity_gets_401_and_stale_nonce_438)
 	cr_assert_eq(check_same(&req, &owner), 401);
 }
 
+/* Revocation: the owner's credentials as they are now decide. A user
+ * removed (a reload) or given a new password can no longer refresh, not
+ * even with the new password: the allocation lapses. */
+Test(auth, same_user_refused_once_the_user_is_removed)
+{
+	struct request req = request_for("alice", "wonderland");
+	struct auth_identity owner;
+
+	owner_of(&req, &owner);
+	conf.users = &users[1]; /* a reload without alice */
+	conf.user_count = 2;
+	cr_assert_eq(check_same(&req, &owner), 401);
+}
+
+Test(auth, same_user_refused_once_the_password_changes)
+{
+	struct request req = request_for("alice", "wonderland");
+	struct auth_identity owner;
+
+	owner_of(&req, &owner);
+	make_user(&users[0], "alice", "through-the-looking-glass");
+	cr_assert_eq(check_same(&req, &owner), 401);
+	req.password = "through-the-looking-glass";
+	cr_assert_eq(check(&req, &(struct auth_identity){0}), 0);
+	cr_assert_eq(check_same(&req, &owner), 401,
+	             "the new password is not the allocation's credentials");
+}
+
+Test(auth_rest, same_user_refused_once_its_secret_is_withdrawn)
+{
+	char username[64], password[AUTH_REST_PASSWORD_SIZE];
+	struct auth_identity owner;
+	struct request req;
+
+	req = rest_request(username, password, NOW + 3600, "dave", "north");
+	owner_of(&req, &owner);
+	cr_assert_eq(check_same(&req, &owner), 0);
+	conf.auth_secrets = &secrets[1]; /* rotated: only "south" left */
+	conf.auth_secret_count = 1;
+	cr_assert_eq(check_same(&req, &owner), 401);
+}
+
 Test(auth_rest, same_user_refused_once_credentials_expire)
 {
 	char username[64], password[AUTH_REST_PASSWORD_SIZE];
 	struct auth_identity owner;
 	struct request req;
 
-	rest_username(username, sizeof(username), NOW + 60, "dave");
-	rest_password("south", username, password);
-	req = request_for(username, password);
+	req = rest_request(username, password, NOW + 60, "dave", "south");
 	owner_of(&req, &owner);
 	cr_assert_eq(check_same(&req, &owner), 0);
 	ctx.now = NOW + 61;

@@ -68,5 +68,9 @@ void rest_username(char *out, size_t size, uint64_t expiry,
                    const char *user_id);
 void rest_password(const char *secret, const char *username,
                    char out[AUTH_REST_PASSWORD_SIZE]);
+/* REST credentials as a request: both written into the caller's
+ * buffers (64 bytes of username), which the request points at. */
+struct request rest_request(char *username, char *password, uint64_t expiry,
+                            const char *user_id, const char *secret);
 
 #endif

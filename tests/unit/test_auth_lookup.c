@@ -248,6 +248,23 @@ Test(auth, same_user_by_userhash_for_a_looked_up_owner)
 	cr_assert_eq(check_same(&req, &owner), 441);
 }
 
+/* A user of the database deleted (turnpikectl users del) while its
+ * allocation lives: its next request is refused. */
+Test(auth, same_user_refused_once_the_database_forgets_it)
+{
+	struct request req = request_for("erin", "secret-garden");
+	struct auth_identity owner;
+	struct fake_db db;
+
+	use_fake_db(&db);
+	cr_assert_eq(check(&req, &owner), 0);
+	cr_assert_eq(check_same(&req, &owner), 0);
+	db.fail = ENOENT;
+	cr_assert_eq(check_same(&req, &owner), 401);
+	db.fail = EIO; /* the lookup failed: a server error, not a refusal */
+	cr_assert_eq(check_same(&req, &owner), 500);
+}
+
 Test(auth_rest, rest_credentials_checked_after_the_lookup_finds_nothing)
 {
 	char username[64], password[AUTH_REST_PASSWORD_SIZE];
