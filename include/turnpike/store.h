@@ -337,4 +337,20 @@ int store_status_get(struct store *store, struct store_status *status);
  * for other errno values. */
 const char *store_strerror(int err);
 
+/*
+ * Revocations (turnpikectl revoke): store_revoke() asks every worker to
+ * end the live allocations of a user made up to the wall-clock second
+ * `when`; a later revocation of the same user replaces it. EINVAL for an
+ * unusable name. Workers poll store_revocation_seq(), which grows with
+ * each revocation (0 before any), and read the list with
+ * store_revocation_foreach(), which calls fn for each user until it
+ * returns non-zero, inside a read transaction: copy what you need. Kept
+ * in the live environment: a restart forgets them, with the allocations.
+ */
+int store_revoke(struct store *store, const char *name, uint64_t when);
+int store_revocation_seq(struct store *store, uint64_t *seq);
+typedef int (*store_revocation_fn)(const char *name, uint64_t when, void *arg);
+int store_revocation_foreach(struct store *store, store_revocation_fn fn,
+                             void *arg);
+
 #endif

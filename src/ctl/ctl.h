@@ -111,6 +111,8 @@ int ctl_cmd_serve_metrics(struct ctl *ctl);
 /* users.c */
 int ctl_cmd_users(struct ctl *ctl);
 int ctl_cmd_quota(struct ctl *ctl);
+/* revoke.c: revoke USER. */
+int ctl_cmd_revoke(struct ctl *ctl);
 
 /* credentials.c */
 int ctl_cmd_credentials(struct ctl *ctl);

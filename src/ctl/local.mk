@@ -9,6 +9,7 @@ turnpikectl_SOURCES = \
 	src/ctl/counters.c \
 	src/ctl/serve.c \
 	src/ctl/users.c \
+	src/ctl/revoke.c \
 	src/ctl/credentials.c \
 	src/ctl/json.c
 turnpikectl_CPPFLAGS = $(AM_CPPFLAGS) $(CRYPTO_CFLAGS)

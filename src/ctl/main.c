@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"allocations", ctl_cmd_allocations, false, false},
     {"users", ctl_cmd_users, true, false},
     {"quota", ctl_cmd_quota, true, false},
+    {"revoke", ctl_cmd_revoke, false, false},
     {"credentials", ctl_cmd_credentials, true, false},
     {"reload", ctl_cmd_reload, false, true},
     {"stop", ctl_cmd_stop, false, false},
@@ -47,6 +48,7 @@ static void usage(FILE *out)
 	        "  users list\n"
 	        "  quota get|del user\n"
 	        "  quota set user count\n"
+	        "  revoke user\n"
 	        "  credentials user [--ttl seconds]\n"
 	        "  reload\n"
 	        "  stop\n");

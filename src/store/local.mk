@@ -5,4 +5,5 @@ libturnpike_a_SOURCES += \
 	src/store/users.c \
 	src/store/migrate.c \
 	src/store/status.c \
+	src/store/revocations.c \
 	src/store/store_private.h

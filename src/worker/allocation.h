@@ -21,6 +21,7 @@ enum allocation_end {
 	ALLOCATION_RELEASED, /* a Refresh with LIFETIME 0 (RFC 8656 §7.3) */
 	ALLOCATION_CLOSED,   /* its TCP or TLS connection closed (§3.1) */
 	ALLOCATION_SHUTDOWN, /* the worker stopped, or drain-timeout passed */
+	ALLOCATION_REVOKED,  /* turnpikectl revoke ended its user's */
 };
 
 /* What an allocation relayed in one direction: datagrams and their
@@ -108,6 +109,10 @@ void allocation_log_created(struct allocation *allocation);
 void allocation_log_ended(const struct allocation *allocation,
                           enum allocation_end why);
 void allocation_log_flush(void);
+
+/* revocations.c: once a second, ends the allocations of users revoked
+ * since the last look (turnpikectl revoke). */
+void worker_apply_revocations(struct worker *worker);
 
 /* The allocation of a client 5-tuple (listener, the address the client
  * sent to, the client's), or NULL. */

@@ -10,6 +10,7 @@ libturnpike_a_SOURCES += \
 	src/worker/limiter.c \
 	src/worker/allocation.c \
 	src/worker/session.c \
+	src/worker/revocations.c \
 	src/worker/reservation.c \
 	src/worker/record.c \
 	src/worker/worker_private.h \

@@ -25,10 +25,9 @@
 static struct log_limit created_log_limit = LOG_LIMIT_INIT(500, 2);
 
 static const char *const end_reasons[] = {
-    [ALLOCATION_EXPIRED] = "expired",
-    [ALLOCATION_RELEASED] = "released",
-    [ALLOCATION_CLOSED] = "closed",
-    [ALLOCATION_SHUTDOWN] = "shutdown",
+    [ALLOCATION_EXPIRED] = "expired", [ALLOCATION_RELEASED] = "released",
+    [ALLOCATION_CLOSED] = "closed",   [ALLOCATION_SHUTDOWN] = "shutdown",
+    [ALLOCATION_REVOKED] = "revoked",
 };
 
 /* The fields both lines start with. */

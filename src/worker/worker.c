@@ -134,7 +134,8 @@ static int add_listener(struct worker *worker, size_t i,
 }
 
 /* Once a second: expire allocations, permissions, channels and
- * reservations that are due (one event for all of them). */
+ * reservations that are due (one event for all of them), and end those
+ * of revoked users. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *worker = arg;
@@ -145,6 +146,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		allocation_expire(node, now);
 	worker_reservations_expire(worker, now);
 	stream_tick(worker, now);
+	worker_apply_revocations(worker);
 	if (worker->draining &&
 	    (worker->allocations.count == 0 || now >= worker->drain_deadline)) {
 		log_info("worker drained allocations=%zu",

@@ -108,6 +108,7 @@ struct worker {
 	struct conf *reloaded;
 	/* This process's own LMDB environment (DESIGN.md section 1). */
 	struct store *store;
+	uint64_t revocation_seq; /* the store's, when last applied */
 	/* SIGQUIT: listeners closed, no new allocations; exit when the last
 	 * allocation ends or at drain_deadline. */
 	bool draining;

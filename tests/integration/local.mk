@@ -7,6 +7,7 @@ INTEGRATION_TESTS = \
 	tests/integration/turn_aioice.sh \
 	tests/integration/session_log.sh \
 	tests/integration/revocation.sh \
+	tests/integration/revoke.sh \
 	tests/integration/turn_errors.sh \
 	tests/integration/turn_hostile.sh \
 	tests/integration/prefork_quota.sh \

@@ -278,6 +278,53 @@ Test(store, worker_purge_each_shows_every_record_it_removes)
 	cr_assert_eq(count_of("bob"), 3);
 }
 
+/* What store_revocation_foreach() listed. */
+struct revocations_seen {
+	unsigned count;
+	char names[4][16];
+	uint64_t when[4];
+};
+
+static int note_revocation(const char *name, uint64_t when, void *arg)
+{
+	struct revocations_seen *seen = arg;
+
+	if (seen->count < 4) {
+		snprintf(seen->names[seen->count], sizeof(seen->names[0]), "%s",
+		         name);
+		seen->when[seen->count] = when;
+	}
+	seen->count++;
+	return 0;
+}
+
+Test(store, revocations_count_and_list_the_latest_of_each_user)
+{
+	struct revocations_seen seen = {0};
+	uint64_t seq = 99;
+	char too_long[STORE_NAME_MAX + 1];
+
+	cr_assert_eq(store_revocation_seq(store, &seq), 0);
+	cr_assert_eq(seq, 0, "no revocation yet");
+	cr_assert_eq(store_revoke(store, "bob", 100), 0);
+	cr_assert_eq(store_revoke(store, "alice", 200), 0);
+	cr_assert_eq(store_revoke(store, "bob", 300), 0);
+	cr_assert_eq(store_revocation_seq(store, &seq), 0);
+	cr_assert_eq(seq, 3);
+	cr_assert_eq(store_revocation_foreach(store, note_revocation, &seen),
+	             0);
+	cr_assert_eq(seen.count, 2, "one entry per user");
+	cr_assert_str_eq(seen.names[0], "alice");
+	cr_assert_eq(seen.when[0], 200);
+	cr_assert_str_eq(seen.names[1], "bob");
+	cr_assert_eq(seen.when[1], 300, "the latest revocation");
+	cr_assert_eq(store_revoke(store, "", 1), EINVAL);
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	cr_assert_eq(store_revoke(store, too_long, 1), EINVAL);
+	cr_assert_eq(total(), 0, "the allocation counts are untouched");
+}
+
 /* Generations (DESIGN.md section 7): a slot freed by a dead worker is
  * reused, and a dead worker's pid may come back in another slot; a purge
  * must take only the records of the process that died. */

@@ -1,0 +1,123 @@
+/*
+ * Revocations (turnpikectl revoke): users whose live allocations must end
+ * now, in every worker, whatever generation. Kept in the live
+ * environment's meta table, which turnpiked clears at each start:
+ * "revoked:NAME" holds the wall-clock second of the latest revocation of
+ * NAME (an allocation made up to then ends), "revoked-seq" counts
+ * revocations. Each worker reads the count once a second and, when it
+ * moved, the list: allocation-rate work, never the packet path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_private.h"
+
+#define REVOKED_PREFIX "revoked:"
+#define REVOKED_SEQ    "revoked-seq"
+
+static int u64_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, uint64_t *value)
+{
+	MDB_val data;
+	int err = store_error(mdb_get(txn, dbi, key, &data));
+
+	if (err != 0)
+		return err;
+	if (data.mv_size != sizeof(*value))
+		return EIO;
+	memcpy(value, data.mv_data, sizeof(*value));
+	return 0;
+}
+
+static int u64_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, uint64_t value)
+{
+	MDB_val data = {sizeof(value), &value};
+
+	return store_error(mdb_put(txn, dbi, key, &data, 0));
+}
+
+int store_revoke(struct store *store, const char *name, uint64_t when)
+{
+	char buf[sizeof(REVOKED_PREFIX) + STORE_NAME_MAX];
+	MDB_val key, seq_key = {strlen(REVOKED_SEQ), REVOKED_SEQ};
+	MDB_dbi meta = store->dbi[STORE_META];
+	uint64_t seq = 0;
+	MDB_txn *txn;
+	int err;
+
+	if (!store_key_valid(name, STORE_NAME_MAX))
+		return EINVAL;
+	key.mv_size =
+	    (size_t)snprintf(buf, sizeof(buf), "%s%s", REVOKED_PREFIX, name);
+	key.mv_data = buf;
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
+		return err;
+	err = u64_put(txn, meta, &key, when);
+	if (err == 0) {
+		err = u64_get(txn, meta, &seq_key, &seq);
+		if (err == ENOENT)
+			err = 0;
+	}
+	if (err == 0)
+		err = u64_put(txn, meta, &seq_key, seq + 1);
+	return store_txn_end(txn, err);
+}
+
+int store_revocation_seq(struct store *store, uint64_t *seq)
+{
+	MDB_val key = {strlen(REVOKED_SEQ), REVOKED_SEQ};
+	MDB_txn *txn;
+	int err;
+
+	*seq = 0;
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
+		return err;
+	err = u64_get(txn, store->dbi[STORE_META], &key, seq);
+	mdb_txn_abort(txn);
+	return err == ENOENT ? 0 : err;
+}
+
+int store_revocation_foreach(struct store *store, store_revocation_fn fn,
+                             void *arg)
+{
+	const size_t prefix = strlen(REVOKED_PREFIX);
+	char name[STORE_NAME_MAX];
+	MDB_val key = {prefix, REVOKED_PREFIX}, data;
+	MDB_cursor *cursor;
+	MDB_txn *txn;
+	uint64_t when;
+	int rc, err;
+
+	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
+		return err;
+	err =
+	    store_error(mdb_cursor_open(txn, store->dbi[STORE_META], &cursor));
+	if (err != 0) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	rc = mdb_cursor_get(cursor, &key, &data, MDB_SET_RANGE);
+	for (; rc == 0; rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+		if (key.mv_size <= prefix ||
+		    memcmp(key.mv_data, REVOKED_PREFIX, prefix) != 0)
+			break; /* past the revocations: keys are sorted */
+		if (key.mv_size - prefix >= sizeof(name) ||
+		    data.mv_size != sizeof(when)) {
+			err = EIO;
+			break;
+		}
+		memcpy(name, (const char *)key.mv_data + prefix,
+		       key.mv_size - prefix);
+		name[key.mv_size - prefix] = '\0';
+		memcpy(&when, data.mv_data, sizeof(when));
+		if ((err = fn(name, when, arg)) != 0)
+			break;
+	}
+	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		err = store_error(rc);
+	mdb_cursor_close(cursor);
+	mdb_txn_abort(txn);
+	return err;
+}

@@ -1,0 +1,121 @@
+/*
+ * turnpikectl revoke, in the worker: once a second the worker reads the
+ * store's revocation count, and when it moved, ends every allocation of a
+ * revoked user made up to the revocation (reason "revoked" in its log
+ * line). The store's list is copied first: ending an allocation writes
+ * the store, which a read transaction still open would not allow.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/log.h"
+#include "turnpike/store.h"
+#include "allocation.h"
+
+struct revocation {
+	char name[STORE_NAME_MAX];
+	uint64_t when; /* wall-clock seconds */
+};
+
+struct revocation_list {
+	struct revocation *items;
+	size_t count, capacity;
+};
+
+static int copy_revocation(const char *name, uint64_t when, void *arg)
+{
+	struct revocation_list *list = arg;
+	struct revocation *grown;
+
+	if (list->count == list->capacity) {
+		size_t capacity = list->capacity > 0 ? list->capacity * 2 : 8;
+
+		grown = realloc(list->items, capacity * sizeof(*grown));
+		if (grown == NULL)
+			return ENOMEM;
+		list->items = grown;
+		list->capacity = capacity;
+	}
+	snprintf(list->items[list->count].name,
+	         sizeof(list->items[list->count].name), "%s", name);
+	list->items[list->count++].when = when;
+	return 0;
+}
+
+/* Allocations of one revoked user, found before any is freed. */
+struct doomed {
+	const struct revocation *revocation;
+	uint64_t wall_offset; /* wall-clock minus monotonic seconds */
+	struct allocation **items;
+	size_t count, capacity;
+	bool failed;
+};
+
+static void note_doomed(struct allocation *a, void *arg)
+{
+	struct doomed *d = arg;
+	struct allocation **grown;
+
+	if (strcmp(a->owner.username, d->revocation->name) != 0 ||
+	    a->created + d->wall_offset > d->revocation->when)
+		return;
+	if (d->count == d->capacity) {
+		size_t capacity = d->capacity > 0 ? d->capacity * 2 : 8;
+
+		grown = realloc(d->items, capacity * sizeof(*grown));
+		if (grown == NULL) {
+			d->failed = true;
+			return;
+		}
+		d->items = grown;
+		d->capacity = capacity;
+	}
+	d->items[d->count++] = a;
+}
+
+/* Returns false when memory ran out before all were found: the caller
+ * tries again at the next tick. */
+static bool end_allocations_of(struct worker *worker,
+                               const struct revocation *revocation)
+{
+	struct doomed d = {.revocation = revocation,
+	                   .wall_offset = worker_wall_now() - worker_now()};
+	size_t i;
+
+	allocation_table_each(worker, note_doomed, &d);
+	for (i = 0; i < d.count; i++)
+		allocation_free(d.items[i], ALLOCATION_REVOKED);
+	if (d.count > 0)
+		log_msg(LOG_NOTICE,
+		        "allocations revoked user=%s allocations=%zu",
+		        LOG_QUOTED(revocation->name), d.count);
+	free(d.items);
+	return !d.failed;
+}
+
+void worker_apply_revocations(struct worker *worker)
+{
+	struct revocation_list list = {0};
+	uint64_t seq;
+	size_t i;
+
+	if (worker->store == NULL ||
+	    store_revocation_seq(worker->store, &seq) != 0 ||
+	    seq == worker->revocation_seq)
+		return;
+	if (store_revocation_foreach(worker->store, copy_revocation, &list) ==
+	    0) {
+		bool done = true;
+
+		for (i = 0; i < list.count; i++)
+			done =
+			    end_allocations_of(worker, &list.items[i]) && done;
+		if (done)
+			worker->revocation_seq = seq;
+	}
+	free(list.items);
+}
