@@ -171,6 +171,19 @@ int auth_check_same_user(const struct auth_context *ctx,
                          const struct stun_msg *msg,
                          const struct auth_identity *owner);
 
+/*
+ * After auth_check_same_user() refused a request: true when it is signed
+ * with the key the allocation was made with, by the owner's name and
+ * algorithm, with a fresh nonce of ours for this client. The owner
+ * itself is then asking with credentials since revoked (a user deleted,
+ * a new password, a withdrawn secret, expired REST credentials): the
+ * allocation can end now rather than hold its 5-tuple and quota until
+ * it expires. Nobody else has that key.
+ */
+bool auth_signed_by_owner(const struct auth_context *ctx,
+                          const struct stun_msg *msg,
+                          const struct auth_identity *owner);
+
 /* The password algorithms we offer, in order of preference (SHA-256, MD5),
  * for PASSWORD-ALGORITHMS. */
 extern const uint16_t auth_password_algorithms[2];

@@ -348,6 +348,11 @@ const char *store_strerror(int err);
  * in the live environment: a restart forgets them, with the allocations.
  */
 int store_revoke(struct store *store, const char *name, uint64_t when);
+/* Whose allocations a revocation of name ends: the user of that name,
+ * and every REST API credential of that user-id (its quota key), so
+ * that "dave" ends all of dave's "expiry:dave" credentials at once. */
+bool store_revocation_matches(const char *name, const char *username,
+                              const char *quota_key);
 int store_revocation_seq(struct store *store, uint64_t *seq);
 typedef int (*store_revocation_fn)(const char *name, uint64_t when, void *arg);
 int store_revocation_foreach(struct store *store, store_revocation_fn fn,

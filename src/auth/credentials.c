@@ -516,3 +516,16 @@ int auth_check_same_user(const struct auth_context *ctx,
 	OPENSSL_cleanse(&current, sizeof(current));
 	return code;
 }
+
+bool auth_signed_by_owner(const struct auth_context *ctx,
+                          const struct stun_msg *msg,
+                          const struct auth_identity *owner)
+{
+	struct auth_request req;
+
+	return read_request(msg, &req) == 0 && realm_matches(ctx->conf, &req) &&
+	       check_owner_name(ctx, &req, owner) == 0 &&
+	       req.algorithm == owner->password_algorithm &&
+	       verify_integrity(msg, &req, owner->key, owner->key_len) == 0 &&
+	       check_nonce(ctx, &req) == 0;
+}

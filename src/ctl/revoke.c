@@ -24,7 +24,8 @@ static int count_revoked(const struct store_allocation *a, void *arg)
 {
 	struct revoked_count *c = arg;
 
-	if (strcmp(a->username, c->user) == 0 && a->created <= c->until)
+	if (store_revocation_matches(c->user, a->username, a->quota_key) &&
+	    a->created <= c->until)
 		c->count++;
 	return 0;
 }
@@ -57,7 +58,7 @@ int ctl_cmd_revoke(struct ctl *ctl)
 {
 	struct revoked_count c;
 	struct store *store;
-	size_t before;
+	size_t ended;
 	int rc, err, tries;
 
 	if (ctl->arg_count != 2)
@@ -66,27 +67,30 @@ int ctl_cmd_revoke(struct ctl *ctl)
 	rc = ctl_store_open(ctl, 0, &store);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if ((err = revoked_left(store, &c)) != 0 ||
-	    (before = c.count, err = store_revoke(store, c.user, c.until)) !=
-	        0) {
+	/* Counted right after: the workers look only once a second. */
+	if ((err = store_revoke(store, c.user, c.until)) != 0 ||
+	    (err = revoked_left(store, &c)) != 0) {
 		store_close(store);
 		return ctl_error("revoke %s: %s", c.user,
-		                 err == EINVAL ? "not a user name"
-		                               : store_strerror(err));
+		                 err == EINVAL
+		                     ? "not a user name (empty or too "
+		                       "long)"
+		                     : store_strerror(err));
 	}
-	/* The workers look once a second; a few more for a busy one. */
-	for (tries = 0; tries < CTL_WAIT_SECONDS * 10; tries++) {
-		if ((err = revoked_left(store, &c)) != 0 || c.count == 0)
-			break;
+	ended = c.count;
+	/* A few seconds more than one for a busy worker. */
+	for (tries = 0; tries < CTL_WAIT_SECONDS * 10 && c.count > 0; tries++) {
 		usleep(100 * 1000);
+		if ((err = revoked_left(store, &c)) != 0)
+			break;
 	}
 	store_close(store);
 	if (err != 0)
 		return ctl_error("revoke %s: %s", c.user, store_strerror(err));
 	if (c.count > 0)
-		return ctl_error("revoke %s: %zu of %zu allocations still live "
-		                 "after %d s (is turnpiked running?)",
-		                 c.user, c.count, before, CTL_WAIT_SECONDS);
-	report(ctl, c.user, before);
+		return ctl_error("revoke %s: %zu allocations still live after "
+		                 "%d s (is turnpiked running?)",
+		                 c.user, c.count, CTL_WAIT_SECONDS);
+	report(ctl, c.user, ended);
 	return CTL_EXIT_OK;
 }

@@ -17,6 +17,8 @@
 
 #define REVOKED_PREFIX "revoked:"
 #define REVOKED_SEQ    "revoked-seq"
+/* Both sort from here, before every other key of the table. */
+#define REVOKED_KEYS "revoked"
 
 static int u64_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, uint64_t *value)
 {
@@ -63,6 +65,12 @@ int store_revoke(struct store *store, const char *name, uint64_t when)
 	if (err == 0)
 		err = u64_put(txn, meta, &seq_key, seq + 1);
 	return store_txn_end(txn, err);
+}
+
+bool store_revocation_matches(const char *name, const char *username,
+                              const char *quota_key)
+{
+	return strcmp(name, username) == 0 || strcmp(name, quota_key) == 0;
 }
 
 int store_revocation_seq(struct store *store, uint64_t *seq)
@@ -119,5 +127,30 @@ int store_revocation_foreach(struct store *store, store_revocation_fn fn,
 		err = store_error(rc);
 	mdb_cursor_close(cursor);
 	mdb_txn_abort(txn);
+	return err;
+}
+
+int store_revocations_clear(MDB_txn *txn, MDB_dbi meta)
+{
+	const size_t prefix = strlen(REVOKED_KEYS);
+	MDB_val key = {prefix, REVOKED_KEYS}, data;
+	MDB_cursor *cursor;
+	int rc, err;
+
+	err = store_error(mdb_cursor_open(txn, meta, &cursor));
+	if (err != 0)
+		return err;
+	/* After mdb_cursor_del the cursor already sits on the next key,
+	 * and MDB_NEXT returns that one (as in purge_in()). */
+	rc = mdb_cursor_get(cursor, &key, &data, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size >= prefix &&
+	       memcmp(key.mv_data, REVOKED_KEYS, prefix) == 0) {
+		if ((err = store_error(mdb_cursor_del(cursor, 0))) != 0)
+			break;
+		rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
+	}
+	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		err = store_error(rc);
+	mdb_cursor_close(cursor);
 	return err;
 }

@@ -375,6 +375,8 @@ int store_clear_live(struct store *store)
 		    mdb_drop(txn, store->dbi[STORE_QUOTA_COUNTS], 0));
 	if (err == 0)
 		err = store_u32_put(txn, store->dbi[STORE_META], "total", 0);
+	if (err == 0)
+		err = store_revocations_clear(txn, store->dbi[STORE_META]);
 	return store_txn_end(txn, err);
 }
 

@@ -113,6 +113,10 @@ int store_txn_begin(struct store *store, enum store_env env, bool write,
                     MDB_txn **txn);
 /* Commits when err is 0, aborts otherwise; returns the first error. */
 int store_txn_end(MDB_txn *txn, int err);
+/* revocations.c: drops every revocation and their count, in the
+ * caller's write transaction (store_clear_live: they die with the
+ * allocations they were for). */
+int store_revocations_clear(MDB_txn *txn, MDB_dbi meta);
 /* A uint32 value under a string key: ENOENT when missing. */
 int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value);
 int store_u32_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t value);

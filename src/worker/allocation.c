@@ -323,6 +323,10 @@ static struct allocation *allocation_new(struct worker *worker,
 	memcpy(&a->owner, params->owner, sizeof(a->owner));
 	memcpy(a->allocate_tid, params->tid, STUN_TID_SIZE);
 	a->created = params->now;
+	/* Read once: rebuilt from both clocks cut to seconds it would move
+	 * by one between readings, and a revocation in the second of an
+	 * allocation could judge it made before or after. */
+	a->created_wall = worker_wall_now();
 	turn_state_init(&a->turn, params->now, params->lifetime);
 	if (worker->conf->rfc5766_channels)
 		a->turn.channel_max = STUN_CHANNEL_LEGACY_MAX;

@@ -43,9 +43,10 @@ struct allocation {
 	uint8_t allocate_tid[STUN_TID_SIZE]; /* for retransmitted Allocates */
 	uint64_t reservation_token; /* EVEN-PORT R=1: handed to the client */
 	bool has_reservation_token;
-	bool recorded; /* in the store: delete the record when freed */
-	bool logged;   /* its created line was written: write its end */
-	uint64_t created;
+	bool recorded;         /* in the store: delete the record when freed */
+	bool logged;           /* its created line was written: write its end */
+	uint64_t created;      /* worker_now(), for lifetimes */
+	uint64_t created_wall; /* worker_wall_now(), once: record, revoke */
 	struct turn_state turn;
 	struct allocation_limits limits;
 	struct allocation_usage usage[LIMITER_DIRECTIONS];

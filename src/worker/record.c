@@ -71,7 +71,7 @@ static void record_build(const struct allocation *a, struct store_allocation *r)
 	r->worker = a->worker->index;
 	r->pid = getpid();
 	memcpy(r->relayed, a->relayed, sizeof(r->relayed));
-	r->created = wall - (now - a->created);
+	r->created = a->created_wall;
 	r->expires = wall_time(a->turn.expires, now, wall);
 	record_peers(a, r, now, wall);
 }

@@ -49,7 +49,6 @@ static int copy_revocation(const char *name, uint64_t when, void *arg)
 /* Allocations of one revoked user, found before any is freed. */
 struct doomed {
 	const struct revocation *revocation;
-	uint64_t wall_offset; /* wall-clock minus monotonic seconds */
 	struct allocation **items;
 	size_t count, capacity;
 	bool failed;
@@ -60,8 +59,9 @@ static void note_doomed(struct allocation *a, void *arg)
 	struct doomed *d = arg;
 	struct allocation **grown;
 
-	if (strcmp(a->owner.username, d->revocation->name) != 0 ||
-	    a->created + d->wall_offset > d->revocation->when)
+	if (!store_revocation_matches(d->revocation->name, a->owner.username,
+	                              a->owner.quota_key) ||
+	    a->created_wall > d->revocation->when)
 		return;
 	if (d->count == d->capacity) {
 		size_t capacity = d->capacity > 0 ? d->capacity * 2 : 8;
@@ -82,8 +82,7 @@ static void note_doomed(struct allocation *a, void *arg)
 static bool end_allocations_of(struct worker *worker,
                                const struct revocation *revocation)
 {
-	struct doomed d = {.revocation = revocation,
-	                   .wall_offset = worker_wall_now() - worker_now()};
+	struct doomed d = {.revocation = revocation};
 	size_t i;
 
 	allocation_table_each(worker, note_doomed, &d);
@@ -99,16 +98,26 @@ static bool end_allocations_of(struct worker *worker,
 
 void worker_apply_revocations(struct worker *worker)
 {
+	static struct log_limit error_limit = LOG_LIMIT_INIT(1, 60000);
 	struct revocation_list list = {0};
 	uint64_t seq;
 	size_t i;
+	int err;
 
-	if (worker->store == NULL ||
-	    store_revocation_seq(worker->store, &seq) != 0 ||
-	    seq == worker->revocation_seq)
+	if (worker->store == NULL)
 		return;
-	if (store_revocation_foreach(worker->store, copy_revocation, &list) ==
-	    0) {
+	err = store_revocation_seq(worker->store, &seq);
+	if (err == 0 && seq == worker->revocation_seq)
+		return;
+	if (err == 0)
+		err = store_revocation_foreach(worker->store, copy_revocation,
+		                               &list);
+	if (err != 0) {
+		/* Tried again at the next tick. */
+		log_limited(&error_limit, LOG_ERR,
+		            "revocations unreadable error=%s",
+		            LOG_QUOTED(store_strerror(err)));
+	} else {
 		bool done = true;
 
 		for (i = 0; i < list.count; i++)

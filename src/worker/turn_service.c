@@ -22,6 +22,9 @@ struct request {
 	struct allocation *allocation; /* of the 5-tuple, or NULL */
 	struct auth_identity identity; /* once authenticated */
 	uint64_t now;
+	/* The allocation's owner asked with revoked credentials: it ends
+	 * once the 401 is answered. */
+	bool revoked;
 };
 
 static void answer_binding(struct request *req)
@@ -174,6 +177,10 @@ static int authenticate(struct request *req)
 	                    req->msg->integrity_sha256_index >= 0)) {
 		req->worker->metrics->auth_failures++;
 		log_auth_failure(req);
+		req->revoked = req->allocation != NULL &&
+		               req->msg->method != STUN_METHOD_ALLOCATE &&
+		               auth_signed_by_owner(&ctx, req->msg,
+		                                    &req->allocation->owner);
 	}
 	return code;
 }
@@ -478,6 +485,10 @@ bool worker_handle_stun(struct worker *worker, const struct worker_datagram *dg,
 			response_error(worker, dg, msg, (uint16_t)code,
 			               req.identity.key_len > 0 ? &req.identity
 			                                        : NULL);
+		if (req.revoked) {
+			allocation_free(req.allocation, ALLOCATION_REVOKED);
+			req.allocation = NULL;
+		}
 		return req.allocation == allocation;
 	}
 	if (msg->class == STUN_CLASS_INDICATION &&

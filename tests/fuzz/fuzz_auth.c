@@ -213,8 +213,13 @@ static void check(const struct stun_msg *msg, unsigned flags)
 	if (rc == 0 &&
 	    (identity.key_len == 0 || identity.key_len > sizeof(identity.key)))
 		abort();
-	if (rc == 0 && (flags & FLAG_LATER))
-		(void)auth_check_same_user(&ctx, msg, &identity);
+	/* A later request of the same owner: with the credentials as they
+	 * are, it must pass both checks; signed with the owner's key it
+	 * must be seen as the owner's. */
+	if (rc == 0 && (flags & FLAG_LATER) &&
+	    (auth_check_same_user(&ctx, msg, &identity) != 0 ||
+	     !auth_signed_by_owner(&ctx, msg, &identity)))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

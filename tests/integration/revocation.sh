@@ -3,8 +3,10 @@
 # credentials): with an allocation each, a static user removed by a
 # reload, a user of the database deleted with turnpikectl, another given
 # a new password, and REST API credentials whose auth-secret was
-# withdrawn all get 401 for their next Refresh, and a log line; a user
-# nothing changed for refreshes as before.
+# withdrawn all get 401 for their next Refresh, and a log line; as the
+# Refresh is signed with the allocation's own key, the allocation ends
+# there (reason=revoked) and leaves the store. A user nothing changed
+# for refreshes as before.
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
 CONF=$WORK/turnpike.conf
@@ -47,10 +49,15 @@ later bob bob builder
 # gets a new password.
 write_config "$CONF" "$base
 auth-secret = south"
+reloads=$(grep -c "reloaded allocations=" "$WORK/turnpiked.log" || true)
 ctl reload >/dev/null || fail "reload"
 ctl users del erin >/dev/null || fail "users del erin"
 echo 'march-hare' | ctl users passwd mad >/dev/null || fail "users passwd mad"
-sleep 1 # turnpikectl waits for the master; the workers follow
+# turnpikectl waits for the master; each of the 2 workers says so.
+reloaded() {
+	[ "$(grep -c "reloaded allocations=" "$WORK/turnpiked.log")" -ge $((reloads + 2)) ]
+}
+wait_until 10 reloaded || fail "the workers did not reload"
 touch "$WORK/go"
 for pid in $LATER; do
 	wait "$pid" || true
@@ -64,6 +71,11 @@ grep -q "^refresh 0$" "$WORK/bob.out" || fail "bob could not refresh: $(cat "$WO
 for user in alice erin mad "$rest_user"; do
 	grep -q "authentication failed client=127.0.0.1:[0-9]* user=$user method=Refresh$" \
 		"$WORK/turnpiked.log" || fail "no log line for $user's refused Refresh"
+	grep -q "allocation ended user=$user transport=udp .* reason=revoked " \
+		"$WORK/turnpiked.log" || fail "$user's allocation did not end revoked"
 done
+left=$("$STOREDUMP" "$WORK/state")
+[ "$(echo "$left" | grep -c "user=")" -eq 1 ] && echo "$left" | grep -q "user=bob " ||
+	fail "only bob's allocation should be left: $left"
 kill -0 "$TURNPIKED_PID" || fail "turnpiked died"
 echo "PASS"

@@ -2,7 +2,8 @@
 # turnpikectl revoke: a user's live allocations end now, in every worker
 # (here 2), with a log line each (reason=revoked), and leave the store;
 # another user's stay; the revoked user may allocate again, and that
-# allocation stays; --json says how many ended.
+# allocation stays when the workers look at the revocations again; a
+# user-id's REST API credentials end together; --json says how many.
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
 CONF=$WORK/turnpike.conf
@@ -11,7 +12,8 @@ PORT=$(free_port)
 write_config "$CONF" "relay-address = 127.0.0.1
 workers = 2
 user = alice:wonderland
-user = bob:builder"
+user = bob:builder
+auth-secret = rest-secret"
 start_turnpiked "$CONF"
 
 ctl() {
@@ -36,16 +38,27 @@ grep -q "notice worker [0-9]*: allocations revoked user=alice allocations=[0-9]*
 	fail "no worker said it revoked alice's allocations"
 release alice
 
-# A new allocation of alice's is not touched by the old revocation.
+# A new allocation of alice's is not touched by her old revocation, when
+# bob's makes every worker read the list again.
 sleep 1 # a second later than the revocation
 hold again 127.0.0.1 "$PORT" alice wonderland 1
-sleep 2
-[ "$(records alice)" -eq 1 ] || fail "alice's new allocation was revoked too"
-release again
-
 [ "$(ctl --json revoke bob)" = '{"user":"bob","ended":2}' ] || fail "revoke bob --json"
 [ "$(records bob)" -eq 0 ] || fail "bob's records are left"
 release bob --lost
+[ "$(records alice)" -eq 1 ] || fail "alice's new allocation was revoked too"
+release again
+
+# Two REST API credentials of the user-id dave end with "revoke dave".
+for ttl in 3600 7200; do
+	creds=$(ctl --json credentials dave --ttl "$ttl") || fail "credentials"
+	user=$(echo "$creds" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["username"])')
+	pass=$(echo "$creds" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["password"])')
+	hold "dave$ttl" 127.0.0.1 "$PORT" "$user" "$pass" 1
+done
+[ "$(ctl revoke dave)" = "dave: 2 allocations ended" ] || fail "revoke dave"
+[ "$("$STOREDUMP" "$WORK/state" | grep -c ":dave ")" -eq 0 ] || fail "dave's REST allocations are left"
+release dave3600 --lost
+release dave7200 --lost
 [ "$(ctl revoke nobody)" = "nobody: 0 allocations ended" ] || fail "revoke nobody"
 kill -0 "$TURNPIKED_PID" || fail "turnpiked died"
 echo "PASS"

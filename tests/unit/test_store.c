@@ -323,6 +323,25 @@ Test(store, revocations_count_and_list_the_latest_of_each_user)
 	too_long[sizeof(too_long) - 1] = '\0';
 	cr_assert_eq(store_revoke(store, too_long, 1), EINVAL);
 	cr_assert_eq(total(), 0, "the allocation counts are untouched");
+	/* A restart clears them with the allocations they were for. */
+	cr_assert_eq(store_clear_live(store), 0);
+	cr_assert_eq(store_revocation_seq(store, &seq), 0);
+	cr_assert_eq(seq, 0);
+	seen.count = 0;
+	cr_assert_eq(store_revocation_foreach(store, note_revocation, &seen),
+	             0);
+	cr_assert_eq(seen.count, 0);
+}
+
+Test(store, revocation_of_a_user_id_matches_its_rest_credentials)
+{
+	cr_assert(store_revocation_matches("dave", "dave", "dave"));
+	cr_assert(store_revocation_matches("dave", "1800000000:dave", "dave"));
+	cr_assert(store_revocation_matches("1800000000:dave", "1800000000:dave",
+	                                   "dave"));
+	cr_assert_not(store_revocation_matches("1800000001:dave",
+	                                       "1800000000:dave", "dave"));
+	cr_assert_not(store_revocation_matches("dav", "dave", "dave"));
 }
 
 /* Generations (DESIGN.md section 7): a slot freed by a dead worker is
