@@ -110,6 +110,11 @@ void allocation_log_created(struct allocation *allocation);
 void allocation_log_ended(const struct allocation *allocation,
                           enum allocation_end why);
 void allocation_log_flush(void);
+/* A permission for a peer's IP that the allocation did not have (RFC
+ * 8656 §9), at info, for an allocation whose created line was written:
+ * whom a user relayed to, for abuse reports. */
+void allocation_log_permission(const struct allocation *allocation,
+                               const struct sockaddr *peer, const char *method);
 
 /* revocations.c: once a second, ends the allocations of users revoked
  * since the last look (turnpikectl revoke). */

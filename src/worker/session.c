@@ -93,6 +93,26 @@ void allocation_log_ended(const struct allocation *a, enum allocation_end why)
 	        (unsigned long long)to_client->bytes);
 }
 
+void allocation_log_permission(const struct allocation *a,
+                               const struct sockaddr *peer, const char *method)
+{
+	/* A few per allocation, bounded by TURN_MAX_PERMISSIONS, but a
+	 * client may cycle through peers: a bucket of its own. */
+	static struct log_limit limit = LOG_LIMIT_INIT(500, 2);
+	struct session_fields f;
+	char to[NET_ADDRSTRLEN];
+
+	if (!a->logged || !log_limit_take(&limit, LOG_INFO))
+		return;
+	session_fields(a, &f);
+	log_limit_write(&limit, LOG_INFO,
+	                "permission created user=%s transport=%s client=%s "
+	                "relayed=%s peer=%s method=%s",
+	                LOG_QUOTED(a->owner.username), f.transport, f.client,
+	                f.relayed, net_addr_format(peer, to, sizeof(to)),
+	                method);
+}
+
 void allocation_log_flush(void)
 {
 	if (created_log_limit.suppressed == 0)

@@ -382,11 +382,17 @@ static int handle_create_permission(struct request *req)
 	if (count == 0)
 		return 400;
 	for (i = 0; i < count; i++) {
-		code = turn_permission_install(&req->allocation->turn,
-		                               (struct sockaddr *)&peers[i],
+		const struct sockaddr *peer = (struct sockaddr *)&peers[i];
+		bool had = turn_permission_allows(&req->allocation->turn, peer,
+		                                  req->now);
+
+		code = turn_permission_install(&req->allocation->turn, peer,
 		                               req->now);
 		if (code != 0)
 			return code;
+		if (!had)
+			allocation_log_permission(req->allocation, peer,
+			                          "CreatePermission");
 	}
 	return answer_changed(req);
 }
@@ -397,6 +403,7 @@ static int handle_channel_bind(struct request *req)
 	const struct stun_attr *number_attr, *peer_attr;
 	struct sockaddr_storage peer;
 	uint16_t number;
+	bool had;
 	int code;
 
 	number_attr = stun_msg_find(req->msg, STUN_ATTR_CHANNEL_NUMBER);
@@ -407,10 +414,15 @@ static int handle_channel_bind(struct request *req)
 	code = read_peer(req, peer_attr, &peer);
 	if (code != 0)
 		return code;
+	had = turn_permission_allows(&req->allocation->turn,
+	                             (struct sockaddr *)&peer, req->now);
 	code = turn_channel_bind(&req->allocation->turn, number,
 	                         (struct sockaddr *)&peer, req->now);
 	if (code != 0)
 		return code;
+	if (!had)
+		allocation_log_permission(
+		    req->allocation, (struct sockaddr *)&peer, "ChannelBind");
 	return answer_changed(req);
 }
 

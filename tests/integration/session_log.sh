@@ -2,7 +2,8 @@
 # An allocation's life in the log (turnpiked(8), LOGGING): aioice's client
 # (which we did not write) allocates over UDP and relays 100 datagrams
 # each way, and its allocation's end says released with exactly what went
-# each way; a wrong password is logged for fail2ban (only with a nonce
+# each way, and the permission for its peer once; a wrong password is
+# logged for fail2ban (only with a nonce
 # the server gave that address), and makes no allocation; a TCP client's
 # allocations end released and closed, with what they relayed; held UDP
 # and TLS ones end shutdown when turnpiked stops; with max-lifetime 2s
@@ -37,6 +38,9 @@ wait_for_line "$LOG" "allocation ended user=carol" || fail "no end line for caro
 # "aioice-%04d": 11 bytes; the echo comes back the same.
 [ "$(lines 'allocation ended user=carol transport=udp .* reason=released duration=[0-9]+ to-peer-packets=100 to-peer-bytes=1100 to-client-packets=100 to-client-bytes=1100$')" = 1 ] ||
 	fail "carol's end line does not say released with 100 datagrams each way"
+# Whom she relayed to: aioice binds a channel to its one peer.
+[ "$(lines 'info worker [0-9]+: permission created user=carol transport=udp client=127\.0\.0\.1:[0-9]+ relayed=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:[0-9]+ method=(ChannelBind|CreatePermission)$')" = 1 ] ||
+	fail "not one permission line for carol's peer"
 
 # A wrong password with a made-up nonce, as a forged source would send it,
 # is not logged (the line would put any address in a ban tool's hands);
@@ -66,6 +70,12 @@ wait_for_line "$LOG" "transport=tcp .*reason=closed" ||
 	fail "the TCP allocation's counts are wrong: $(grep 'transport=tcp .*released' "$LOG")"
 [ "$(lines 'allocation ended user=alice transport=tcp .* reason=closed .* to-peer-packets=0 to-peer-bytes=0 to-client-packets=0 to-client-bytes=0$')" = 1 ] ||
 	fail "the TCP allocation's end line is wrong"
+# Its peers all share 127.0.0.1, and a permission is per IP (RFC 8656
+# §9): the first ChannelBind makes it, the CreatePermissions and
+# ChannelBinds after it only refresh it.
+[ "$(lines 'permission created user=alice transport=tcp .* method=ChannelBind$')" = 1 ] &&
+	[ "$(lines 'permission created user=alice ')" = 1 ] ||
+	fail "the TCP allocation's permission lines are wrong: $(grep 'permission created' "$LOG")"
 
 # At a stop, UDP and TLS allocations alike end shutdown.
 hold held 127.0.0.1 "$PORT" alice wonderland 2
