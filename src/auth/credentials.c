@@ -478,6 +478,27 @@ static int check_owner_name(const struct auth_context *ctx,
 	}
 }
 
+/* RFC 8656 §5, the part of a later request's check that needs no keys:
+ * read into *req, our realm, the owner's name (else 441) and the owner's
+ * password algorithm: the key depends on it, so another one is not the
+ * credentials the allocation was made with. Returns 0 or the code. */
+static int check_owner_request(const struct auth_context *ctx,
+                               const struct stun_msg *msg,
+                               const struct auth_identity *owner,
+                               struct auth_request *req)
+{
+	int code = read_request(msg, req);
+
+	if (code != 0)
+		return code;
+	if (!realm_matches(ctx->conf, req))
+		return 401;
+	code = check_owner_name(ctx, req, owner);
+	if (code != 0)
+		return code;
+	return req->algorithm == owner->password_algorithm ? 0 : 401;
+}
+
 int auth_check_same_user(const struct auth_context *ctx,
                          const struct stun_msg *msg,
                          const struct auth_identity *owner)
@@ -486,25 +507,15 @@ int auth_check_same_user(const struct auth_context *ctx,
 	struct auth_request req;
 	int code;
 
-	code = read_request(msg, &req);
+	code = check_owner_request(ctx, msg, owner, &req);
 	if (code != 0)
 		return code;
-	if (!realm_matches(ctx->conf, &req))
-		return 401;
-	code = check_owner_name(ctx, &req, owner);
-	if (code != 0)
-		return code;
-	/* The key depends on the algorithm: another one is not the
-	 * credentials the allocation was made with. */
-	if (req.algorithm != owner->password_algorithm)
-		return 401;
 	/*
 	 * The credentials as they are now, not as they were at the
 	 * Allocate: a user deleted or given a new password, an auth-secret
 	 * withdrawn, REST credentials expired (bound by their expiry for the
 	 * allocation's life, as coturn has it) all end the owner's right to
-	 * refresh, so a revoked user's allocation lapses within its
-	 * lifetime. The key must also be the one the allocation was made
+	 * refresh. The key must also be the one the allocation was made
 	 * with: RFC 8656 §5 wants the same credentials, not just the same
 	 * name, and responses are signed with it.
 	 */
@@ -523,9 +534,7 @@ bool auth_signed_by_owner(const struct auth_context *ctx,
 {
 	struct auth_request req;
 
-	return read_request(msg, &req) == 0 && realm_matches(ctx->conf, &req) &&
-	       check_owner_name(ctx, &req, owner) == 0 &&
-	       req.algorithm == owner->password_algorithm &&
+	return check_owner_request(ctx, msg, owner, &req) == 0 &&
 	       verify_integrity(msg, &req, owner->key, owner->key_len) == 0 &&
 	       check_nonce(ctx, &req) == 0;
 }

@@ -20,30 +20,9 @@
 /* Both sort from here, before every other key of the table. */
 #define REVOKED_KEYS "revoked"
 
-static int u64_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, uint64_t *value)
-{
-	MDB_val data;
-	int err = store_error(mdb_get(txn, dbi, key, &data));
-
-	if (err != 0)
-		return err;
-	if (data.mv_size != sizeof(*value))
-		return EIO;
-	memcpy(value, data.mv_data, sizeof(*value));
-	return 0;
-}
-
-static int u64_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, uint64_t value)
-{
-	MDB_val data = {sizeof(value), &value};
-
-	return store_error(mdb_put(txn, dbi, key, &data, 0));
-}
-
 int store_revoke(struct store *store, const char *name, uint64_t when)
 {
-	char buf[sizeof(REVOKED_PREFIX) + STORE_NAME_MAX];
-	MDB_val key, seq_key = {strlen(REVOKED_SEQ), REVOKED_SEQ};
+	char key[sizeof(REVOKED_PREFIX) + STORE_NAME_MAX];
 	MDB_dbi meta = store->dbi[STORE_META];
 	uint64_t seq = 0;
 	MDB_txn *txn;
@@ -51,19 +30,17 @@ int store_revoke(struct store *store, const char *name, uint64_t when)
 
 	if (!store_key_valid(name, STORE_NAME_MAX))
 		return EINVAL;
-	key.mv_size =
-	    (size_t)snprintf(buf, sizeof(buf), "%s%s", REVOKED_PREFIX, name);
-	key.mv_data = buf;
+	snprintf(key, sizeof(key), "%s%s", REVOKED_PREFIX, name);
 	if ((err = store_txn_begin(store, STORE_ENV_LIVE, true, &txn)) != 0)
 		return err;
-	err = u64_put(txn, meta, &key, when);
+	err = store_u64_put(txn, meta, key, when);
 	if (err == 0) {
-		err = u64_get(txn, meta, &seq_key, &seq);
+		err = store_u64_get(txn, meta, REVOKED_SEQ, &seq);
 		if (err == ENOENT)
 			err = 0;
 	}
 	if (err == 0)
-		err = u64_put(txn, meta, &seq_key, seq + 1);
+		err = store_u64_put(txn, meta, REVOKED_SEQ, seq + 1);
 	return store_txn_end(txn, err);
 }
 
@@ -75,14 +52,13 @@ bool store_revocation_matches(const char *name, const char *username,
 
 int store_revocation_seq(struct store *store, uint64_t *seq)
 {
-	MDB_val key = {strlen(REVOKED_SEQ), REVOKED_SEQ};
 	MDB_txn *txn;
 	int err;
 
 	*seq = 0;
 	if ((err = store_txn_begin(store, STORE_ENV_LIVE, false, &txn)) != 0)
 		return err;
-	err = u64_get(txn, store->dbi[STORE_META], &key, seq);
+	err = store_u64_get(txn, store->dbi[STORE_META], REVOKED_SEQ, seq);
 	mdb_txn_abort(txn);
 	return err == ENOENT ? 0 : err;
 }

@@ -121,24 +121,48 @@ int store_txn_end(MDB_txn *txn, int err)
 	return store_error(mdb_txn_commit(txn));
 }
 
-int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value)
+/* A fixed-size value under a string key: ENOENT when missing, EIO when
+ * of another size. */
+static int value_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *value,
+                     size_t size)
 {
 	MDB_val k = {strlen(key), (void *)key}, v;
 	int rc = mdb_get(txn, dbi, &k, &v);
 
 	if (rc != 0)
 		return store_error(rc);
-	if (v.mv_size != sizeof(*value))
+	if (v.mv_size != size)
 		return EIO;
-	memcpy(value, v.mv_data, sizeof(*value));
+	memcpy(value, v.mv_data, size);
 	return 0;
+}
+
+static int value_put(MDB_txn *txn, MDB_dbi dbi, const char *key,
+                     const void *value, size_t size)
+{
+	MDB_val k = {strlen(key), (void *)key}, v = {size, (void *)value};
+
+	return store_error(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value)
+{
+	return value_get(txn, dbi, key, value, sizeof(*value));
 }
 
 int store_u32_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t value)
 {
-	MDB_val k = {strlen(key), (void *)key}, v = {sizeof(value), &value};
+	return value_put(txn, dbi, key, &value, sizeof(value));
+}
 
-	return store_error(mdb_put(txn, dbi, &k, &v, 0));
+int store_u64_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *value)
+{
+	return value_get(txn, dbi, key, value, sizeof(*value));
+}
+
+int store_u64_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value)
+{
+	return value_put(txn, dbi, key, &value, sizeof(value));
 }
 
 static int make_dir(const char *dir)

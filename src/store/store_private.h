@@ -120,6 +120,9 @@ int store_revocations_clear(MDB_txn *txn, MDB_dbi meta);
 /* A uint32 value under a string key: ENOENT when missing. */
 int store_u32_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *value);
 int store_u32_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t value);
+/* The same for a uint64 value (revocations.c). */
+int store_u64_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *value);
+int store_u64_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value);
 
 /* users.c: the record of a user, and its USERHASH entry, written in the
  * caller's durable write transaction (the migration's too). Replaces a

@@ -145,7 +145,8 @@ void allocation_record_update(struct allocation *allocation);
 void allocation_record_delete(struct allocation *allocation);
 
 int allocation_table_init(struct allocation_table *table);
-/* Calls fn for every allocation; fn must not free it. */
+/* Calls fn for every allocation; fn may free the allocation it is given
+ * (its successor is read before the call), no other. */
 void allocation_table_each(struct worker *worker,
                            void (*fn)(struct allocation *, void *), void *arg);
 /* Frees every allocation left (worker shutdown). */

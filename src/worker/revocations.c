@@ -46,54 +46,34 @@ static int copy_revocation(const char *name, uint64_t when, void *arg)
 	return 0;
 }
 
-/* Allocations of one revoked user, found before any is freed. */
-struct doomed {
+/* One revocation applied to the worker's allocations. */
+struct revoking {
 	const struct revocation *revocation;
-	struct allocation **items;
-	size_t count, capacity;
-	bool failed;
+	size_t ended;
 };
 
-static void note_doomed(struct allocation *a, void *arg)
+static void end_if_revoked(struct allocation *a, void *arg)
 {
-	struct doomed *d = arg;
-	struct allocation **grown;
+	struct revoking *r = arg;
 
-	if (!store_revocation_matches(d->revocation->name, a->owner.username,
+	if (!store_revocation_matches(r->revocation->name, a->owner.username,
 	                              a->owner.quota_key) ||
-	    a->created_wall > d->revocation->when)
+	    a->created_wall > r->revocation->when)
 		return;
-	if (d->count == d->capacity) {
-		size_t capacity = d->capacity > 0 ? d->capacity * 2 : 8;
-
-		grown = realloc(d->items, capacity * sizeof(*grown));
-		if (grown == NULL) {
-			d->failed = true;
-			return;
-		}
-		d->items = grown;
-		d->capacity = capacity;
-	}
-	d->items[d->count++] = a;
+	allocation_free(a, ALLOCATION_REVOKED);
+	r->ended++;
 }
 
-/* Returns false when memory ran out before all were found: the caller
- * tries again at the next tick. */
-static bool end_allocations_of(struct worker *worker,
+static void end_allocations_of(struct worker *worker,
                                const struct revocation *revocation)
 {
-	struct doomed d = {.revocation = revocation};
-	size_t i;
+	struct revoking r = {revocation, 0};
 
-	allocation_table_each(worker, note_doomed, &d);
-	for (i = 0; i < d.count; i++)
-		allocation_free(d.items[i], ALLOCATION_REVOKED);
-	if (d.count > 0)
+	allocation_table_each(worker, end_if_revoked, &r);
+	if (r.ended > 0)
 		log_msg(LOG_NOTICE,
 		        "allocations revoked user=%s allocations=%zu",
-		        LOG_QUOTED(revocation->name), d.count);
-	free(d.items);
-	return !d.failed;
+		        LOG_QUOTED(revocation->name), r.ended);
 }
 
 void worker_apply_revocations(struct worker *worker)
@@ -118,13 +98,9 @@ void worker_apply_revocations(struct worker *worker)
 		            "revocations unreadable error=%s",
 		            LOG_QUOTED(store_strerror(err)));
 	} else {
-		bool done = true;
-
 		for (i = 0; i < list.count; i++)
-			done =
-			    end_allocations_of(worker, &list.items[i]) && done;
-		if (done)
-			worker->revocation_seq = seq;
+			end_allocations_of(worker, &list.items[i]);
+		worker->revocation_seq = seq;
 	}
 	free(list.items);
 }
