@@ -7,10 +7,13 @@
 # where drop drops; a reload changes the rates of live allocations' levels;
 # allocation-queue and pace-buffers bound how long packets wait.
 #
-# Offered load is twice the limit. Bursts and max-delay are kept small so
-# that what leaves before the first packet is charged and what is still
-# queued at the end stay well under the tolerance: the rates, not the
-# edges, are measured.
+# Offered load is twice the limit, so what the peer receives is known to
+# the packet: the rate over the run, plus the burst the bucket starts
+# with, plus what max-delay still holds when the sender stops (the bench
+# waits for it). The tolerance is left for the machine: a pause of the
+# load generator or of a worker wastes what the bucket cannot bank, and
+# with pacing max-delay is that bank. The phases across workers, with 1%,
+# pace 100 ms ahead: a pause of 150 ms was seen on a shared CI machine.
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKE_BENCH:=$(pwd)/turnpike-bench}"
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
@@ -34,6 +37,12 @@ bench() {
 		-S "$SIZE" -d "$SECONDS_RUN" "$@" 127.0.0.1 2>"$WORK/bench.err" |
 		grep '^RESULT ') || fail "turnpike-bench failed: $(cat "$WORK/bench.err")"
 	echo "  $LINE"
+}
+
+# leaves RATE EDGE_MS: what a limit of RATE packets a second lets through
+# in SECONDS_RUN when offered more: the burst plus max-delay is EDGE_MS.
+leaves() {
+	echo $(($1 * (SECONDS_RUN * 1000 + $2) / 1000))
 }
 
 value() {
@@ -77,7 +86,7 @@ start_turnpiked "$WORK/turnpike.conf"
 
 echo "allocation-rate, pace, one way"
 bench -a 1 -r 1000
-within "pace to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
+within "pace to the peer" "$(value peer)" "$(leaves 500 25)" 2
 # The snapshot is published once a second.
 sleep 1.5
 delayed=$(rate_counter allocation delayed)
@@ -87,7 +96,7 @@ echo "ok: pace delayed $delayed packets and dropped $dropped"
 
 echo "allocation-rate, pace, both directions"
 bench -a 1 -r 1000 --echo
-within "pace to the peer (echo)" "$(value peer)" $((500 * SECONDS_RUN)) 2
+within "pace to the peer (echo)" "$(value peer)" "$(leaves 500 25)" 2
 # Towards the client the rate counts the 4-byte ChannelData header too:
 # 100,000 / 204 packets a second.
 within "pace to the client" "$(value echoed)" $((100000 * SECONDS_RUN / 204)) 2
@@ -99,7 +108,7 @@ rate-policy = drop"
 sleep 1.5
 before=$(rate_counter allocation dropped)
 bench -a 1 -r 1000
-within "drop to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
+within "drop to the peer" "$(value peer)" "$(leaves 500 5)" 2
 sleep 1.5
 after=$(rate_counter allocation dropped)
 [ $((after - before)) -gt $((400 * SECONDS_RUN)) ] ||
@@ -125,7 +134,7 @@ echo "user-rate over two workers"
 # one in about 1 run of 128 (seen once), with 16 in 1 of 32,768.
 reload_with "user-rate = 1600kbit
 user-burst = 2ms
-max-delay = 10ms
+max-delay = 100ms
 rate-policy = pace"
 SECONDS_RUN=5
 bench -a 16 -r 2000 >"$WORK/user.out" &
@@ -137,15 +146,15 @@ wait "$BENCH_PID" || fail "turnpike-bench failed"
 LINE=$(sed -n 's/^  //p' "$WORK/user.out")
 echo "  allocations per worker (index count): $(echo "$per_worker" | tr '\n' ' ')"
 [ "$spread" -eq 2 ] || fail "the user's allocations did not reach both workers"
-within "user-rate, 16 allocations in 2 workers" "$(value peer)" $((1000 * SECONDS_RUN)) 1
+within "user-rate, 16 allocations in 2 workers" "$(value peer)" "$(leaves 1000 102)" 1
 
 echo "total-pps"
 reload_with "total-pps = 700
 total-burst = 2ms
-max-delay = 10ms
+max-delay = 100ms
 rate-policy = pace"
 bench -a 6 -r 1400
-within "total-pps, 6 allocations" "$(value peer)" $((700 * SECONDS_RUN)) 1
+within "total-pps, 6 allocations" "$(value peer)" "$(leaves 700 102)" 1
 
 # The queue bounds: with max-delay 1 s a paced packet could wait a second;
 # allocation-queue (4 KiB: 18 packets of 200 bytes and their address) or

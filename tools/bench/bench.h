@@ -259,6 +259,7 @@ struct traffic {
 	/* Summed over the senders by traffic_wait_sender(). */
 	uint64_t sent;
 	uint64_t send_errors;
+	uint64_t lag_max_ns; /* the furthest a paced sender fell behind */
 	uint64_t end_ns;
 	int send_error; /* the last errno */
 	void *senders;  /* owned; traffic.c's */
@@ -318,6 +319,7 @@ int procstat_machine(struct procstat_machine *m);
 struct report {
 	double seconds;
 	uint64_t sent, send_errors, peer, echoed, malformed;
+	uint64_t send_lag_max_ns; /* paced runs; 0 flat out */
 	/* Of peer and echoed, those counted by the time the senders had
 	 * stopped: the rest was queued in the server or, over TCP and TLS,
 	 * in the connections. */

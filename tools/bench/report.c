@@ -176,6 +176,9 @@ static void summary_flow(const struct bench_options *o, const struct report *r,
 	       "kernel)\n",
 	       r->sent / r->seconds, (unsigned long long)r->sent,
 	       (unsigned long long)r->send_errors);
+	if (o->rate > 0)
+		printf("  schedule   at most %.1f ms behind\n",
+		       (double)r->send_lag_max_ns / 1e6);
 	printf("  peer       %.0f pps (%llu, counted %s)\n",
 	       r->peer / r->seconds, (unsigned long long)r->peer,
 	       r->filter_counted ? "from the socket filter's drops"
@@ -202,21 +205,27 @@ static void summary_flow(const struct bench_options *o, const struct report *r,
 void report_flow(const struct bench_options *o, const struct report *r)
 {
 	struct flow_figures f;
+	char lag[32] = "-";
 
 	flow_figures(o, r, &f);
+	if (o->rate > 0)
+		snprintf(lag, sizeof(lag), "%.0f",
+		         (double)r->send_lag_max_ns / 1e3);
 	if (!o->quiet)
 		summary_flow(o, r, &f);
 	printf("RESULT mode=flow client=%s transport=%s echo=%d allocations=%u "
 	       "size=%u rate=%llu seconds=%.3f sent=%llu offered_pps=%.0f "
-	       "relayed=%llu relayed_pps=%.0f relayed_late=%llu peer=%llu "
+	       "send_lag_max_us=%s relayed=%llu relayed_pps=%.0f "
+	       "relayed_late=%llu peer=%llu "
 	       "echoed=%llu loss_pct=%.3f malformed=%llu count_method=%s",
 	       bench_transport_name(o->transport),
 	       o->send_indications ? "send" : "channel", o->echo ? 1 : 0,
 	       o->allocations, o->payload, (unsigned long long)o->rate,
 	       r->seconds, (unsigned long long)r->sent, r->sent / r->seconds,
-	       (unsigned long long)f.relayed, f.pps, (unsigned long long)f.late,
-	       (unsigned long long)r->peer, (unsigned long long)r->echoed,
-	       f.loss, (unsigned long long)r->malformed,
+	       lag, (unsigned long long)f.relayed, f.pps,
+	       (unsigned long long)f.late, (unsigned long long)r->peer,
+	       (unsigned long long)r->echoed, f.loss,
+	       (unsigned long long)r->malformed,
 	       r->filter_counted ? "filter" : "thread");
 	print_latency("rtt_", o->echo ? r->latency : NULL);
 	print_cpu(r, f.relayed, "pkt");

@@ -131,6 +131,7 @@ static int measure(const struct bench_options *o, struct peer *peer,
 	r->seconds = (double)(t->end_ns - t->start_ns) / 1e9;
 	r->sent = t->sent;
 	r->send_errors = t->send_errors;
+	r->send_lag_max_ns = t->lag_max_ns;
 	r->send_error = t->send_error;
 	r->echoed = traffic_echoed(t);
 	r->malformed = t->malformed;

@@ -49,6 +49,7 @@ struct sender {
 	bool started;
 	/* Read by traffic_wait_sender() after the join. */
 	uint64_t sent, send_errors, end_ns;
+	uint64_t lag_max_ns; /* paced: the furthest behind its schedule */
 	int send_error;
 	size_t length;         /* of each packet */
 	size_t stride;         /* from one packet to the next in batch: the
@@ -115,9 +116,18 @@ static void stamp_batch(struct sender *s, unsigned count, uint64_t now,
 	}
 }
 
+/* When the packet numbered k of a paced sender is due. */
+static uint64_t due_at(const struct sender *s, uint64_t k)
+{
+	return s->t->start_ns + (uint64_t)((double)k * 1e9 / (double)s->rate);
+}
+
 /* How many packets may leave now: all a batch holds when flat out;
- * paced, those whose time (start + k / rate) has come. */
-static unsigned due(const struct sender *s, uint64_t scheduled, uint64_t now,
+ * paced, those whose time (start + k / rate) has come. A paced sender
+ * notes how late the first of them leaves: a generator that was not
+ * scheduled offered nothing meanwhile, and a limiter under test cannot
+ * bank more than its burst of that. */
+static unsigned due(struct sender *s, uint64_t scheduled, uint64_t now,
                     uint64_t *wake)
 {
 	const struct traffic *t = s->t;
@@ -128,10 +138,12 @@ static unsigned due(const struct sender *s, uint64_t scheduled, uint64_t now,
 	by_now =
 	    (uint64_t)((double)(now - t->start_ns) * (double)rate / 1e9) + 1;
 	if (by_now <= scheduled) {
-		*wake = t->start_ns +
-		        (uint64_t)((double)scheduled * 1e9 / (double)rate);
+		*wake = due_at(s, scheduled);
 		return 0;
 	}
+	if (now > due_at(s, scheduled) &&
+	    now - due_at(s, scheduled) > s->lag_max_ns)
+		s->lag_max_ns = now - due_at(s, scheduled);
 	return by_now - scheduled > BENCH_SEND_BATCH
 	           ? BENCH_SEND_BATCH
 	           : (unsigned)(by_now - scheduled);
@@ -528,6 +540,7 @@ void traffic_wait_sender(struct traffic *t)
 	unsigned i;
 
 	t->sent = t->send_errors = 0;
+	t->lag_max_ns = 0;
 	t->end_ns = t->start_ns;
 	for (i = 0; s != NULL && i < t->sender_count; i++) {
 		if (!s[i].started)
@@ -536,6 +549,8 @@ void traffic_wait_sender(struct traffic *t)
 		s[i].started = false;
 		t->sent += s[i].sent;
 		t->send_errors += s[i].send_errors;
+		if (s[i].lag_max_ns > t->lag_max_ns)
+			t->lag_max_ns = s[i].lag_max_ns;
 		if (s[i].send_error != 0)
 			t->send_error = s[i].send_error;
 		if (s[i].end_ns > t->end_ns)
