@@ -13,7 +13,9 @@
 # waits for it). The tolerance is left for the machine: a pause of the
 # load generator or of a worker wastes what the bucket cannot bank, and
 # with pacing max-delay is that bank. The phases across workers, with 1%,
-# pace 100 ms ahead: a pause of 150 ms was seen on a shared CI machine.
+# pace 100 ms ahead (a pause of some 100 ms was seen on a shared CI
+# machine), and a run whose generator fell further behind than the bank
+# while it came out short is run again (rerun_if_starved).
 . "$(dirname "$0")/lib.sh"
 : "${TURNPIKE_BENCH:=$(pwd)/turnpike-bench}"
 : "${TURNPIKECTL:=$(pwd)/turnpikectl}"
@@ -47,6 +49,25 @@ leaves() {
 
 value() {
 	echo "$LINE" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# rerun_if_starved BANK_MS FIELD WANT PERCENT ARGS...: after a bench run,
+# while FIELD is short of WANT by more than PERCENT% and the generator fell
+# behind its schedule by more than BANK_MS (the limit's burst plus
+# max-delay: what the bucket and its queue can bank), runs the bench with
+# ARGS again, at most twice: the shortfall is the pause's, not the
+# limit's. A run short without such a pause, or over, is judged as is.
+rerun_if_starved() {
+	bank_ms=$1 field=$2 want=$3 pct=$4
+	shift 4
+	for _ in 1 2; do
+		awk -v got="$(value "$field")" -v want="$want" -v pct="$pct" \
+			-v lag="$(value send_lag_max_us)" -v bank="$bank_ms" 'BEGIN {
+			exit !(got < want * (1 - pct / 100) && lag > bank * 1000) }' ||
+			return 0
+		echo "  the generator fell $(value send_lag_max_us) us behind, more than the $bank_ms ms banked: again"
+		bench "$@"
+	done
 }
 
 # within NAME GOT WANT PERCENT: |GOT - WANT| <= PERCENT% of WANT.
@@ -86,6 +107,7 @@ start_turnpiked "$WORK/turnpike.conf"
 
 echo "allocation-rate, pace, one way"
 bench -a 1 -r 1000
+rerun_if_starved 25 peer "$(leaves 500 25)" 2 -a 1 -r 1000
 within "pace to the peer" "$(value peer)" "$(leaves 500 25)" 2
 # The snapshot is published once a second.
 sleep 1.5
@@ -96,6 +118,7 @@ echo "ok: pace delayed $delayed packets and dropped $dropped"
 
 echo "allocation-rate, pace, both directions"
 bench -a 1 -r 1000 --echo
+rerun_if_starved 25 peer "$(leaves 500 25)" 2 -a 1 -r 1000 --echo
 within "pace to the peer (echo)" "$(value peer)" "$(leaves 500 25)" 2
 # Towards the client the rate counts the 4-byte ChannelData header too:
 # 100,000 / 204 packets a second.
@@ -108,6 +131,7 @@ rate-policy = drop"
 sleep 1.5
 before=$(rate_counter allocation dropped)
 bench -a 1 -r 1000
+rerun_if_starved 5 peer "$(leaves 500 5)" 2 -a 1 -r 1000
 within "drop to the peer" "$(value peer)" "$(leaves 500 5)" 2
 sleep 1.5
 after=$(rate_counter allocation dropped)
@@ -146,6 +170,7 @@ wait "$BENCH_PID" || fail "turnpike-bench failed"
 LINE=$(sed -n 's/^  //p' "$WORK/user.out")
 echo "  allocations per worker (index count): $(echo "$per_worker" | tr '\n' ' ')"
 [ "$spread" -eq 2 ] || fail "the user's allocations did not reach both workers"
+rerun_if_starved 102 peer "$(leaves 1000 102)" 1 -a 16 -r 2000
 within "user-rate, 16 allocations in 2 workers" "$(value peer)" "$(leaves 1000 102)" 1
 
 echo "total-pps"
@@ -154,6 +179,7 @@ total-burst = 2ms
 max-delay = 100ms
 rate-policy = pace"
 bench -a 6 -r 1400
+rerun_if_starved 102 peer "$(leaves 700 102)" 1 -a 6 -r 1400
 within "total-pps, 6 allocations" "$(value peer)" "$(leaves 700 102)" 1
 
 # The queue bounds: with max-delay 1 s a paced packet could wait a second;
@@ -170,6 +196,8 @@ $bound"
 	sleep 1.5
 	before=$(rate_counter queue_dropped "")
 	bench -a 1 -r 1000 --echo
+	# What the bound holds: 18 or 16 packets, some 35 ms at 500 a second.
+	rerun_if_starved 35 peer $((500 * SECONDS_RUN)) 2 -a 1 -r 1000 --echo
 	within "$bound: to the peer" "$(value peer)" $((500 * SECONDS_RUN)) 2
 	p99=$(value rtt_p99_us)
 	awk -v v="$p99" 'BEGIN { exit !(v + 0 < 150000) }' ||
